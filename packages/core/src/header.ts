@@ -1,0 +1,198 @@
+/**
+ * The object header: its byte layout, encoder and parser. Pure functions, no crypto.
+ * The layout is specified in docs/FORMAT.md; keep the two in step.
+ */
+import { abytes, concat } from './bytes.js'
+import { BadHeaderError, TruncatedError, UnsupportedVersionError } from './errors.js'
+
+/** "BKSL": the first four bytes of every Bucketseal object. */
+export const MAGIC = new Uint8Array([0x42, 0x4b, 0x53, 0x4c])
+export const VERSION = 1
+/** Suite 1: AES-256-GCM chunks, HKDF-SHA-256 derivation with key commitment, STREAM nonces. */
+export const SUITE = 1
+
+/** Length of the fixed, authenticated part of the header (bound into the key derivation). */
+export const PREAMBLE_LENGTH = 60
+/** Bytes needed to learn a header's total length: preamble, commitment, header length. */
+export const HEADER_PREFIX_LENGTH = 96
+const FIXED_LENGTH = 100 // preamble + commitment + header length + metadata length
+
+export const SALT_LENGTH = 32
+export const NONCE_PREFIX_LENGTH = 7
+export const COMMITMENT_LENGTH = 32
+export const TAG_LENGTH = 16
+export const MIN_CHUNK_SIZE = 1 << 10
+export const MAX_CHUNK_SIZE = 1 << 24
+/** The chunk counter is a uint32, so an object holds at most 2^32 chunks. */
+export const MAX_CHUNKS = 2 ** 32
+/** Headers beyond this are refused: it bounds what a reader fetches and parses before any check. */
+export const MAX_HEADER_LENGTH = 1 << 20
+/** Sealed private metadata (JSON plus tag) is at most this long. */
+export const MAX_SEALED_METADATA_LENGTH = (1 << 16) + TAG_LENGTH
+export const MAX_RECIPIENTS = 1024
+const UNKNOWN_LENGTH = 0xffff_ffff_ffff_ffffn
+
+/** One recipient entry: a type byte and an opaque body that the recipient kind interprets. */
+export interface Stanza {
+  readonly type: number
+  readonly body: Uint8Array
+}
+
+/** Every field of a header, as written by the encryptor. */
+export interface HeaderFields {
+  readonly chunkSize: number
+  /** Plaintext length in bytes, or `null` when the writer did not know it (streaming). */
+  readonly plaintextLength: number | null
+  readonly salt: Uint8Array
+  readonly noncePrefix: Uint8Array
+  readonly commitment: Uint8Array
+  /** Private metadata sealed under the content key; empty when the object has none. */
+  readonly sealedMetadata: Uint8Array
+  readonly recipients: readonly Stanza[]
+}
+
+/** A parsed header. `preamble` is the byte range bound into the key derivation. */
+export interface Header extends HeaderFields {
+  readonly version: number
+  readonly suite: number
+  /** Total header length: the first chunk starts at this offset of the object. */
+  readonly length: number
+  readonly preamble: Uint8Array
+}
+
+/** The preamble bytes for the given fixed fields. Both encoder and key derivation use this. */
+export function encodePreamble(fields: Pick<HeaderFields, 'chunkSize' | 'plaintextLength' | 'salt' | 'noncePrefix'>): Uint8Array {
+  const out = new Uint8Array(PREAMBLE_LENGTH)
+  const view = new DataView(out.buffer)
+  out.set(MAGIC, 0)
+  out[4] = VERSION
+  out[5] = SUITE
+  view.setUint32(8, fields.chunkSize)
+  view.setBigUint64(12, fields.plaintextLength === null ? UNKNOWN_LENGTH : BigInt(fields.plaintextLength))
+  out.set(fields.salt, 20)
+  out.set(fields.noncePrefix, 52)
+  return out
+}
+
+/** Serializes a header. The caller has validated the fields (they come from our own encryptor). */
+export function encodeHeader(fields: HeaderFields): Uint8Array {
+  const recipients: Uint8Array[] = []
+  for (const s of fields.recipients) {
+    const r = new Uint8Array(3 + s.body.length)
+    r[0] = s.type
+    new DataView(r.buffer).setUint16(1, s.body.length)
+    r.set(s.body, 3)
+    recipients.push(r)
+  }
+  const count = new Uint8Array(2)
+  new DataView(count.buffer).setUint16(0, fields.recipients.length)
+  const lengths = new Uint8Array(8)
+  const total = FIXED_LENGTH + fields.sealedMetadata.length + 2 + recipients.reduce((n, r) => n + r.length, 0)
+  new DataView(lengths.buffer).setUint32(0, total)
+  new DataView(lengths.buffer).setUint32(4, fields.sealedMetadata.length)
+  return concat([encodePreamble(fields), fields.commitment, lengths, fields.sealedMetadata, count, ...recipients])
+}
+
+/**
+ * Reads the total header length from the first {@link HEADER_PREFIX_LENGTH} bytes of an object,
+ * so a reader can fetch exactly the header before parsing it.
+ *
+ * @throws {BadHeaderError} not a Bucketseal object, or an impossible length.
+ * @throws {UnsupportedVersionError} an unknown version or suite.
+ * @throws {TruncatedError} fewer than {@link HEADER_PREFIX_LENGTH} bytes given.
+ */
+export function readHeaderLength(bytes: Uint8Array): number {
+  abytes(bytes, 'bytes')
+  checkMagic(bytes)
+  if (bytes.length < HEADER_PREFIX_LENGTH) {
+    throw new TruncatedError(`The object ends inside its header (${bytes.length} bytes).`)
+  }
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(92)
+  if (length < FIXED_LENGTH + 2 || length > MAX_HEADER_LENGTH) {
+    throw new BadHeaderError(`The header length field (${length}) is out of range.`)
+  }
+  return length
+}
+
+/**
+ * Parses the header at the start of `bytes` (which may continue with chunks). Checks structure
+ * only: authenticity is established later by the key commitment and the chunk tags.
+ *
+ * @throws {BadHeaderError} | {UnsupportedVersionError} | {TruncatedError}
+ */
+export function parseHeader(bytes: Uint8Array): Header {
+  const length = readHeaderLength(bytes)
+  if (bytes.length < length) {
+    throw new TruncatedError(`The object ends inside its header (${bytes.length} of ${length} bytes).`)
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, length)
+  if (view.getUint16(6) !== 0 || view.getUint8(59) !== 0) {
+    throw new BadHeaderError('Reserved header bytes are not zero.')
+  }
+  const chunkSize = view.getUint32(8)
+  if (!isValidChunkSize(chunkSize)) {
+    throw new BadHeaderError(`The chunk size (${chunkSize}) is not a power of two from 1 KiB to 16 MiB.`)
+  }
+  const rawLength = view.getBigUint64(12)
+  let plaintextLength: number | null = null
+  if (rawLength !== UNKNOWN_LENGTH) {
+    if (rawLength > BigInt(Number.MAX_SAFE_INTEGER) || rawLength > BigInt(MAX_CHUNKS) * BigInt(chunkSize)) {
+      throw new BadHeaderError('The plaintext length field is out of range.')
+    }
+    plaintextLength = Number(rawLength)
+  }
+  const metadataLength = view.getUint32(96)
+  if (metadataLength !== 0 && (metadataLength < TAG_LENGTH || metadataLength > MAX_SEALED_METADATA_LENGTH)) {
+    throw new BadHeaderError(`The sealed metadata length (${metadataLength}) is out of range.`)
+  }
+  let offset = FIXED_LENGTH + metadataLength
+  if (offset + 2 > length) throw new BadHeaderError('The header is too short for its metadata.')
+  const count = view.getUint16(offset)
+  offset += 2
+  if (count === 0 || count > MAX_RECIPIENTS) {
+    throw new BadHeaderError(`The recipient count (${count}) is out of range.`)
+  }
+  const recipients: Stanza[] = []
+  for (let i = 0; i < count; i++) {
+    if (offset + 3 > length) throw new BadHeaderError('The header ends inside a recipient entry.')
+    const type = view.getUint8(offset)
+    const bodyLength = view.getUint16(offset + 1)
+    offset += 3
+    if (offset + bodyLength > length) throw new BadHeaderError('The header ends inside a recipient entry.')
+    recipients.push({ type, body: bytes.slice(offset, offset + bodyLength) })
+    offset += bodyLength
+  }
+  if (offset !== length) throw new BadHeaderError('The header has bytes after its last recipient entry.')
+  return {
+    version: VERSION,
+    suite: SUITE,
+    length,
+    preamble: bytes.slice(0, PREAMBLE_LENGTH),
+    chunkSize,
+    plaintextLength,
+    salt: bytes.slice(20, 52),
+    noncePrefix: bytes.slice(52, 59),
+    commitment: bytes.slice(60, 92),
+    sealedMetadata: bytes.slice(FIXED_LENGTH, FIXED_LENGTH + metadataLength),
+    recipients,
+  }
+}
+
+function checkMagic(bytes: Uint8Array): void {
+  for (let i = 0; i < Math.min(bytes.length, MAGIC.length); i++) {
+    if (bytes[i] !== MAGIC[i]) throw new BadHeaderError('This is not a Bucketseal object (bad magic bytes).')
+  }
+  if (bytes.length < 6) {
+    throw new TruncatedError(`The object ends inside its header (${bytes.length} bytes).`)
+  }
+  if (bytes[4] !== VERSION) {
+    throw new UnsupportedVersionError(`Bucketseal format version ${bytes[4]} is not supported by this library (it reads version ${VERSION}).`)
+  }
+  if (bytes[5] !== SUITE) {
+    throw new UnsupportedVersionError(`Cipher suite ${bytes[5]} is not supported by this library (it reads suite ${SUITE}).`)
+  }
+}
+
+export function isValidChunkSize(size: number): boolean {
+  return Number.isInteger(size) && size >= MIN_CHUNK_SIZE && size <= MAX_CHUNK_SIZE && (size & (size - 1)) === 0
+}

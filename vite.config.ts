@@ -1,0 +1,71 @@
+import { playwright } from '@vitest/browser-playwright';
+import { defineConfig } from 'vitest/config';
+
+// Debian's chromium (apt-get install chromium). Playwright cannot download its
+// own browsers here, so we always point it at a system binary.
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+// Flags known to work on the CI machines (closed network, running as root).
+// Without the background-networking flags Chromium keeps trying to reach
+// Google's hosts and gets refused.
+const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+// Every *.test.ts runs in both projects, except:
+//   *.node.test.ts    -> core:node only (may use node: modules)
+//   *.browser.test.ts -> core:chromium only
+const testFiles = ['packages/*/test/**/*.test.ts'];
+const TIMEOUT_MS = 60_000;
+
+// scripts/test.sh sets this to also write a JSON report it can summarise.
+const jsonReport = process.env.BUCKETSEAL_TEST_REPORT;
+
+export default defineConfig({
+  test: {
+    testTimeout: TIMEOUT_MS,
+    hookTimeout: TIMEOUT_MS,
+    reporters: jsonReport ? ['default', ['json', { outputFile: jsonReport }]] : ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'core:node',
+          environment: 'node',
+          include: testFiles,
+          exclude: ['**/node_modules/**', '**/*.browser.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Parent name only; Vitest replaces this project with one project per
+          // browser instance, and the instance name is the one shown and used
+          // with --project (it must differ from the parent's).
+          name: 'core:browser',
+          include: testFiles,
+          exclude: ['**/node_modules/**', '**/*.node.test.ts'],
+          browser: {
+            enabled: true,
+            headless: true,
+            screenshotFailures: false,
+            provider: playwright({
+              launchOptions: {
+                executablePath: chromiumPath,
+                args: chromiumArgs,
+              },
+            }),
+            instances: [{ browser: 'chromium', name: 'core:chromium' }],
+          },
+        },
+      },
+    ],
+  },
+});
