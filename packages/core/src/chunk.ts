@@ -94,8 +94,9 @@ export async function sealChunk(objectKey: ObjectKey, index: number, plaintext: 
  * Opens chunk `index` of an object and returns its plaintext only if the tag verifies.
  *
  * @param ciphertext the chunk's bytes including its 16-byte tag; read, not kept.
- * @throws {TamperedError} the chunk is not the authentic chunk `index` (with this last flag) of the object.
- * @throws {InvalidArgumentError} a length that no chunk at this position can have.
+ * @throws {TamperedError} the chunk is not the authentic chunk `index` (with this last flag) of the
+ *   object, or has a length no chunk at this position can have.
+ * @throws {InvalidArgumentError} an index or last flag that contradicts the object's recorded length.
  * @example
  * const plain = await decryptChunk(objectKey, 3, sealedChunk, false)
  */
