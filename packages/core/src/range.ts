@@ -1,7 +1,7 @@
 /** Decrypting a plaintext range from the ciphertext of the chunks that cover it. */
 import { abytes } from './bytes.js'
-import { type ObjectKey, openChunk } from './chunk.js'
-import { InvalidArgumentError, TruncatedError } from './errors.js'
+import { type ObjectKey, openChunk, tryOpenChunk } from './chunk.js'
+import { InvalidArgumentError, TamperedError, TruncatedError } from './errors.js'
 import { TAG_LENGTH } from './header.js'
 import { type Layout, chunkCount, planRange } from './size.js'
 
@@ -35,11 +35,26 @@ export async function decryptRange(key: ObjectKey, layout: Layout, start: number
     const from = (i - plan.startChunk) * unit
     jobs.push(openChunk(key, i, ciphertext.subarray(from, Math.min(from + unit, ciphertext.length)), i === count - 1))
   }
-  const chunks = await Promise.all(jobs)
+  let chunks: Uint8Array[]
+  try {
+    chunks = await Promise.all(jobs)
+  } catch (e) {
+    // Without a recorded length, the last chunk is known only from the object's size. If the chunk
+    // taken as last opens as an ordinary chunk, the object was cut at a chunk boundary.
+    if (e instanceof TamperedError && e.chunkIndex === count - 1 && key.plaintextLength === null) {
+      const from = (count - 1 - plan.startChunk) * unit
+      const tail = ciphertext.subarray(from, Math.min(from + unit, ciphertext.length))
+      if (tail.length === unit && (await tryOpenChunk(key, count - 1, tail, false)) !== null) {
+        throw new TruncatedError(`The object ends after chunk ${count - 1}, which is not its final chunk.`)
+      }
+    }
+    throw e
+  }
   const out = new Uint8Array(plan.length)
   let written = 0
   let skip = plan.skip
   for (const c of chunks) {
+    if (c.length === 0 && count > 1) throw new TamperedError('The object ends with an empty chunk, which encryptors never write.', count - 1)
     const piece = c.subarray(skip, skip + (plan.length - written))
     out.set(piece, written)
     written += piece.length

@@ -5,12 +5,13 @@ import {
   ciphertextSize,
   decryptRange,
   encrypt,
+  encryptStream,
   openObject,
   parseHeader,
   planRange,
   plaintextSize,
 } from '../src/index.js'
-import { SMALL_CHUNK, aesKwKey, pattern } from './helpers.js'
+import { SMALL_CHUNK, aesKwKey, collect, pattern, streamOf } from './helpers.js'
 
 const C = SMALL_CHUNK
 
@@ -118,5 +119,21 @@ describe('ranged decryption', () => {
     await expect(
       decryptRange(lieKey, lie, 2 * C, 2 * C + 1, sealed.subarray(planLie.ciphertextStart, planLie.ciphertextEnd)),
     ).rejects.toMatchObject({ code: 'TAMPERED' })
+  })
+
+  it('a streamed object (no recorded length) cut at a chunk boundary reads as TRUNCATED, not as tampering', async () => {
+    const kw = await aesKwKey()
+    const plaintext = pattern(3 * C + 50, 12)
+    const sealed = await collect(streamOf(plaintext, [500]).pipeThrough(encryptStream({ recipients: [kw], chunkSize: C })))
+    const { key, header } = await openObject(sealed, kw)
+    const cut = sealed.subarray(0, header.length + 2 * (C + TAG_LENGTH)) // the last two chunks are gone
+    const size = plaintextSize(cut.length, C, header.length)
+    expect(size).toBe(2 * C)
+    const layout = { headerLength: header.length, chunkSize: C, plaintextLength: size ?? 0 }
+    const plan = planRange(layout, C, C + 10)
+    await expect(decryptRange(key, layout, C, C + 10, cut.subarray(plan.ciphertextStart, plan.ciphertextEnd))).rejects.toMatchObject({ code: 'TRUNCATED' })
+    // Reading chunk 0 alone is fine: it is authentic, and not claimed to be last.
+    const first = planRange(layout, 0, 10)
+    expect(await decryptRange(key, layout, 0, 10, cut.subarray(first.ciphertextStart, first.ciphertextEnd))).toEqual(plaintext.subarray(0, 10))
   })
 })
