@@ -19,13 +19,17 @@ import { type ObjectMetadata, decodeMetadata, encodeMetadata } from './metadata.
 import { type IdentityInput, type RecipientInput, StanzaType, generateDek, stanzaKeyId, toIdentity, toRecipient } from './recipients.js'
 import { chunkCount } from './size.js'
 
-/** 64 KiB: where WebCrypto AES-GCM is fastest on the machines we measured (see docs/BENCHMARKS.md). */
-export const DEFAULT_CHUNK_SIZE = 1 << 16
+/**
+ * 256 KiB. In Chromium, WebCrypto AES-GCM runs on the calling thread with a fixed cost of about
+ * 10 µs a call: throughput peaks at 128-512 KiB calls and halves from 1 MiB (docs/BENCHMARKS.md).
+ * 256 KiB sits in the middle of the peak, and still lets a ranged read fetch little it does not need.
+ */
+export const DEFAULT_CHUNK_SIZE = 1 << 18
 
 export interface CreateObjectOptions {
   /** Who can open the object: one or more keys, passphrases or custom recipients. */
   readonly recipients: readonly RecipientInput[]
-  /** Plaintext bytes per chunk: a power of two from 1 KiB to 16 MiB. Default 64 KiB. */
+  /** Plaintext bytes per chunk: a power of two from 1 KiB to 16 MiB. Default 256 KiB. */
   readonly chunkSize?: number
   /** The plaintext length if known. Recorded and authenticated in the header. */
   readonly plaintextLength?: number | null

@@ -47,7 +47,10 @@ export class Sealer {
   readonly #key: ObjectKey
   readonly #queue: OrderedQueue
   #held: Uint8Array | null = null
+  /** Whether `#held` is our staging buffer (reusable once sealed) or a view of the caller's input. */
+  #heldOwned = false
   #partial: Uint8Array
+  #spare: Uint8Array | null = null
   #filled = 0
   #index = 0
   #total = 0
@@ -68,13 +71,11 @@ export class Sealer {
     }
     let offset = 0
     while (offset < data.length) {
-      if (this.#held !== null) {
-        const held = this.#held
-        this.#held = null
-        await this.#seal(held, false)
-      }
+      if (this.#held !== null) await this.#sealHeld(false)
       if (this.#filled === 0 && data.length - offset >= size) {
+        // Whole chunks of the input are sealed in place, without a copy.
         this.#held = data.subarray(offset, offset + size)
+        this.#heldOwned = false
         offset += size
         continue
       }
@@ -84,10 +85,23 @@ export class Sealer {
       offset += n
       if (this.#filled === size) {
         this.#held = this.#partial
-        this.#partial = new Uint8Array(size)
+        this.#heldOwned = true
+        this.#partial = this.#spare ?? new Uint8Array(size)
+        this.#spare = null
         this.#filled = 0
       }
     }
+  }
+
+  async #sealHeld(last: boolean): Promise<void> {
+    const held = this.#held
+    if (held === null) return
+    this.#held = null
+    const sealing = this.#seal(held, last)
+    // WebCrypto copies its input when encrypt() is called, before it returns: our staging buffer
+    // is free again now, and two of them serve any input however it is cut.
+    if (this.#heldOwned) this.#spare = held
+    await sealing
   }
 
   /** Seals the last chunk and waits for every chunk to be emitted. */
@@ -96,13 +110,13 @@ export class Sealer {
     if (expected !== null && this.#total !== expected) {
       throw new InvalidArgumentError(`The input ended after ${this.#total} bytes but plaintextLength was ${expected}.`)
     }
-    await this.#seal(this.#held ?? this.#partial.subarray(0, this.#filled), true)
-    this.#held = null
+    if (this.#held !== null) await this.#sealHeld(true)
+    else await this.#seal(this.#partial.subarray(0, this.#filled), true)
     await this.#queue.drain()
   }
 
-  async #seal(chunk: Uint8Array, last: boolean): Promise<void> {
-    await this.#queue.push(sealChunk(this.#key, this.#index++, chunk, last))
+  #seal(chunk: Uint8Array, last: boolean): Promise<void> {
+    return this.#queue.push(sealChunk(this.#key, this.#index++, chunk, last))
   }
 }
 
@@ -116,7 +130,9 @@ export class Opener {
   readonly #unit: number
   readonly #count: number | null
   #held: Uint8Array | null = null
+  #heldOwned = false
   #partial: Uint8Array
+  #spare: Uint8Array | null = null
   #filled = 0
   #index = 0
 
@@ -132,13 +148,10 @@ export class Opener {
     const unit = this.#unit
     let offset = 0
     while (offset < data.length) {
-      if (this.#held !== null) {
-        const held = this.#held
-        this.#held = null
-        await this.#openFull(held)
-      }
+      if (this.#held !== null) await this.#openHeld()
       if (this.#filled === 0 && data.length - offset >= unit) {
         this.#held = data.subarray(offset, offset + unit)
+        this.#heldOwned = false
         offset += unit
         continue
       }
@@ -148,19 +161,27 @@ export class Opener {
       offset += n
       if (this.#filled === unit) {
         this.#held = this.#partial
-        this.#partial = new Uint8Array(unit)
+        this.#heldOwned = true
+        this.#partial = this.#spare ?? new Uint8Array(unit)
+        this.#spare = null
         this.#filled = 0
       }
     }
   }
 
-  /** A full chunk followed by more data: it is not the last one. */
-  async #openFull(chunk: Uint8Array): Promise<void> {
+  /** The held full chunk is followed by more data: it is not the last one. */
+  async #openHeld(): Promise<void> {
+    const chunk = this.#held
+    if (chunk === null) return
+    this.#held = null
     const index = this.#index++
     if (this.#count !== null && index >= this.#count - 1) {
       throw new TamperedError(`The object has data after its final chunk (${this.#count} chunks).`, index)
     }
-    await this.#queue.push(openChunk(this.#key, index, chunk, false))
+    const opening = this.#queue.push(openChunk(this.#key, index, chunk, false))
+    // decrypt() copied the bytes when it was called (see Sealer): the buffer can be refilled.
+    if (this.#heldOwned) this.#spare = chunk
+    await opening
   }
 
   /** Opens the final chunk, checks the object ends exactly there, and drains. */
