@@ -3,12 +3,12 @@ import { defineConfig } from 'vitest/config';
 
 // Debian's chromium (apt-get install chromium). Playwright cannot download its
 // own browsers here, so we always point it at a system binary.
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 // Flags known to work on the CI machines (closed network, running as root).
 // Without the background-networking flags Chromium keeps trying to reach
 // Google's hosts and gets refused.
-const chromiumArgs = [
+export const chromiumArgs = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',

@@ -61,15 +61,25 @@ else
 fi
 
 # --- services ---------------------------------------------------------------
-# start_services: placeholder. A later issue will start a local Ceph RGW
-# (S3-compatible) server here for the end-to-end tests, listening on loopback
-# only, and export its endpoint/credentials for the tests. stop_services must
-# then shut it down; it runs on exit whatever happens.
+# A local Ceph RGW (S3-compatible, loopback only) for the end-to-end tests: scripts/rgw.sh installs
+# Debian's Ceph if missing, starts it (about 3 s) and prints the export lines of S3_ENDPOINT,
+# S3_REGION, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY and S3_BUCKET. If it cannot, the run fails
+# here: the tests that need it never skip. An RGW that was already running (a developer's own) is
+# reused and left running; one started here is stopped on exit, whatever happens.
+RGW_STARTED_HERE=0
 start_services() {
-  :
+  log "starting Ceph RGW (scripts/rgw.sh)"
+  if ! "$ROOT/scripts/rgw.sh" status; then RGW_STARTED_HERE=1; fi
+  local exports
+  if ! exports="$("$ROOT/scripts/rgw.sh" start)"; then
+    echo "error: the local Ceph RGW could not be installed or started (messages above); the S3 tests need it." >&2
+    exit 1
+  fi
+  eval "$exports"
+  echo "S3_ENDPOINT=$S3_ENDPOINT S3_REGION=$S3_REGION S3_BUCKET=$S3_BUCKET"
 }
 stop_services() {
-  :
+  if [ "$RGW_STARTED_HERE" -eq 1 ]; then "$ROOT/scripts/rgw.sh" stop || true; fi
 }
 trap stop_services EXIT
 

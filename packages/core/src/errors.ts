@@ -21,11 +21,14 @@ export type ErrorCode =
   /** The ciphertext ends early: its final chunk is missing. */
   | 'TRUNCATED'
 
-/** Base class of every error this library throws on purpose. */
-export class BucketsealError extends Error {
-  readonly code: ErrorCode
+/**
+ * Base class of every error Bucketseal throws on purpose. Generic over its code union so the other
+ * packages (keys, upload) extend it with codes of their own; `isBucketsealError` recognises core's.
+ */
+export class BucketsealError<C extends string = ErrorCode> extends Error {
+  readonly code: C
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: C, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
     this.name = 'BucketsealError'
@@ -111,8 +114,8 @@ export class TruncatedError extends DecryptionError {
 }
 
 /** True when `value` is a {@link BucketsealError}, optionally with the given code. Works across realms. */
-export function isBucketsealError(value: unknown, code?: ErrorCode): value is BucketsealError {
-  if (value instanceof BucketsealError) return code === undefined || value.code === code
+export function isBucketsealError(value: unknown, code?: ErrorCode): value is BucketsealError<ErrorCode> {
+  if (value instanceof BucketsealError) return ERROR_CODES.has(value.code) && (code === undefined || value.code === code)
   // An error rebuilt on the far side of a Worker or iframe boundary is not an instance of this
   // realm's class; recognise it by shape so callers can branch on `code` everywhere.
   if (typeof value !== 'object' || value === null || !('code' in value)) return false

@@ -1,0 +1,25 @@
+/**
+ * @bucketseal/upload: parallel encrypted multipart uploads to S3-compatible storage through
+ * presigned URLs, from a Worker pool; resumable, pausable, cancellable.
+ * @packageDocumentation
+ */
+export { upload, discardUpload, type UploadOptions, type UploadProgress, type UploadResult, type UploadTask } from './upload.js'
+export { httpSigner, type Signer, type HttpSignerOptions, type PartInfo, type ObjectInfo } from './signer.js'
+export { workerPool, inlineRunner, defaultConcurrency, type Runner } from './pool.js'
+export { planParts, partAt, MIN_PART_SIZE, MAX_PARTS, DEFAULT_PART_SIZE, type PartPlan, type Part } from './parts.js'
+export { checkUrl, type RetryOptions, type SignedRequest } from './http.js'
+export { listStates as pendingUploads, uploadStore, type PendingUpload } from './state.js'
+export { TransferError, type TransferErrorCode } from './errors.js'
+export {
+  download,
+  downloadRange,
+  openRemote,
+  saveDownload,
+  DEFAULT_MAX_BLOB_SIZE,
+  type Download,
+  type DownloadOptions,
+  type DownloadProgress,
+  type RemoteObject,
+  type SaveOptions,
+  type SaveResult,
+} from './download.js'

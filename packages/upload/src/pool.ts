@@ -1,0 +1,82 @@
+/**
+ * Where parts are sealed and ranges opened: a pool of Workers behind comlink, or inline on the
+ * calling thread. `Runner` is the seam: the uploader and downloader need only "run this job" and
+ * "cancel that job", so tests and Worker-less environments can run inline.
+ */
+import { type Remote, proxy, releaseProxy, wrap } from 'comlink'
+import './worker-errors.js'
+import { type RangeCallbacks, type RangeJob, fetchRange } from './fetch-range.js'
+import { type PartCallbacks, type PartJob, uploadPart } from './seal-part.js'
+import { Jobs } from './jobs.js'
+import type { WorkerApi } from './worker.js'
+
+export interface Runner {
+  /** Jobs this runner takes in parallel. */
+  readonly size: number
+  uploadPart(id: string, job: PartJob, callbacks: PartCallbacks): Promise<string>
+  downloadRange(id: string, job: RangeJob, callbacks: RangeCallbacks): Promise<Uint8Array>
+  cancel(id: string): void
+  /** Ends the Workers; jobs still running are aborted. */
+  close(): void
+}
+
+/** Default pool size: the cores the browser reports, at most 4. */
+export function defaultConcurrency(): number {
+  const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency : 2
+  return Math.max(1, Math.min(cores || 2, 4))
+}
+
+/**
+ * Starts `size` module Workers. `createWorker` is for bundlers or CSP setups that must build the
+ * Worker themselves; by default it is this package's `worker.ts`.
+ * @example const runner = workerPool(4)
+ */
+export function workerPool(size = defaultConcurrency(), createWorker?: () => Worker): Runner {
+  const make = createWorker ?? (() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'bucketseal' }))
+  const slots: Array<{ worker: Worker; api: Remote<WorkerApi>; busy: number }> = []
+  for (let i = 0; i < size; i++) {
+    const worker = make()
+    slots.push({ worker, api: wrap<WorkerApi>(worker), busy: 0 })
+  }
+  const owner = new Map<string, Remote<WorkerApi>>()
+  const dispatch = async <T>(id: string, call: (api: Remote<WorkerApi>) => Promise<T>): Promise<T> => {
+    const slot = slots.reduce((a, b) => (b.busy < a.busy ? b : a))
+    slot.busy++
+    owner.set(id, slot.api)
+    try {
+      return await call(slot.api)
+    } finally {
+      slot.busy--
+      owner.delete(id)
+    }
+  }
+  return {
+    size,
+    uploadPart: (id, job, callbacks) => dispatch(id, (api) => api.uploadPart(id, job, proxy(callbacks))),
+    downloadRange: (id, job, callbacks) => dispatch(id, (api) => api.downloadRange(id, job, proxy(callbacks))),
+    cancel(id) {
+      void owner.get(id)?.cancel(id)
+    },
+    close() {
+      for (const s of slots) {
+        s.api[releaseProxy]()
+        s.worker.terminate()
+      }
+    },
+  }
+}
+
+/**
+ * Runs jobs on the calling thread. WebCrypto still works off-thread, so this is slower than a
+ * pool mainly in reading and copying. `fetchImpl` is a seam for tests that count bytes.
+ */
+export function inlineRunner(size = 2, fetchImpl?: typeof fetch): Runner {
+  const jobs = new Jobs()
+  return {
+    size,
+    uploadPart: (id, job, callbacks) => jobs.run(id, (signal) => uploadPart(job, callbacks, signal)),
+    downloadRange: (id, job, callbacks) => jobs.run(id, (signal) => fetchRange(job, callbacks, signal, fetchImpl)),
+    cancel: (id) => jobs.cancel(id),
+    close: () => jobs.cancelAll(),
+  }
+}

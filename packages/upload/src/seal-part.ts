@@ -1,0 +1,98 @@
+/**
+ * Sealing and sending one part: read its slice of the File, record its digest (nonce safety on
+ * resume), seal its chunks, PUT it. Runs inside a pool Worker (or inline where there are none); the
+ * plaintext and ciphertext of a part never leave this function.
+ */
+import { type ObjectKey, encryptChunk } from '@bucketseal/core'
+import { TransferError, abortError } from './errors.js'
+import { type PutPartOptions, type SignedRequest, putWithRetry } from './http.js'
+import { type PartPlan, partAt } from './parts.js'
+
+/** Chunk seals in flight at once inside one part. */
+const SEAL_DEPTH = 4
+
+export interface PartJob {
+  readonly file: Blob
+  readonly plan: PartPlan
+  /** 1-based part number. */
+  readonly number: number
+  readonly key: ObjectKey
+  /** The object header: sent in front of part 1. */
+  readonly header: Uint8Array
+  readonly dangerouslyAllowInsecureUrls?: boolean
+  readonly retries?: number
+}
+
+/** Calls back to the coordinating page. */
+export interface PartCallbacks {
+  /** A presigned request for this part; `fresh` after a refusal (expired URL). */
+  sign(number: number, fresh: boolean): Promise<SignedRequest>
+  /**
+   * Called with the SHA-256 (hex) of the part's plaintext before it is sealed. The coordinator
+   * records it, or compares it with the digest recorded when this part was first sealed, and throws
+   * FILE_CHANGED if they differ: sealing different bytes under the same nonces would break AES-GCM.
+   */
+  sealing(number: number, digest: string): Promise<void>
+  /** Progress of this part: plaintext bytes sealed, ciphertext bytes sent. */
+  progress(number: number, sealed: number, sent: number): void
+}
+
+function hex(bytes: ArrayBuffer): string {
+  return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+/**
+ * Reads, seals and returns part `job.number` as one buffer (header included for part 1).
+ * @throws {TransferError} FILE_CHANGED when the file is shorter than planned (changed on disk).
+ */
+export async function sealPart(job: PartJob, callbacks: Pick<PartCallbacks, 'sealing' | 'progress'>, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
+  const part = partAt(job.plan, job.number)
+  const plain = new Uint8Array(await job.file.slice(part.plaintextStart, part.plaintextEnd).arrayBuffer())
+  if (plain.length !== part.plaintextEnd - part.plaintextStart) {
+    throw new TransferError('FILE_CHANGED', `The file changed while it was being read (part ${job.number} is short).`)
+  }
+  await callbacks.sealing(job.number, hex(await crypto.subtle.digest('SHA-256', plain)))
+  const out = new Uint8Array(part.size)
+  const headerLength = job.number === 1 ? job.header.length : 0
+  out.set(job.number === 1 ? job.header : new Uint8Array(0), 0)
+  const { chunkSize } = job.plan
+  const lastChunk = Math.ceil(job.plan.plaintextLength / chunkSize) - 1
+  const unit = chunkSize + 16
+  let sealed = 0
+  const inFlight: Array<Promise<void>> = []
+  for (let c = 0; c < part.chunkCount; c++) {
+    if (signal?.aborted === true) throw abortError(signal)
+    const index = part.firstChunk + c
+    const piece = plain.subarray(c * chunkSize, (c + 1) * chunkSize)
+    const job2 = encryptChunk(job.key, index, piece, index === Math.max(lastChunk, 0)).then((ct) => {
+      out.set(ct, headerLength + c * unit)
+      sealed += piece.length
+    })
+    // Observed in order below; this only stops a later failure being reported as unhandled.
+    job2.catch(() => undefined)
+    inFlight.push(job2)
+    if (inFlight.length >= SEAL_DEPTH) {
+      await inFlight.shift()
+      callbacks.progress(job.number, sealed, 0)
+    }
+  }
+  await Promise.all(inFlight)
+  callbacks.progress(job.number, sealed, 0)
+  return out
+}
+
+/** Seals part `job.number` and uploads it; resolves with its ETag. */
+export async function uploadPart(job: PartJob, callbacks: PartCallbacks, signal?: AbortSignal, put?: PutPartOptions['put']): Promise<string> {
+  // The sealed part lives only in this call: it is garbage as soon as the PUT is acknowledged or
+  // fails, so memory stays at about concurrency × part size.
+  const body = await sealPart(job, callbacks, signal)
+  const part = partAt(job.plan, job.number)
+  const plainSize = part.plaintextEnd - part.plaintextStart
+  return putWithRetry((fresh) => callbacks.sign(job.number, fresh), body, {
+    signal,
+    dangerouslyAllowInsecureUrls: job.dangerouslyAllowInsecureUrls,
+    retries: job.retries,
+    onProgress: (loaded) => callbacks.progress(job.number, plainSize, Math.min(loaded, body.length)),
+    ...(put === undefined ? {} : { put }),
+  })
+}

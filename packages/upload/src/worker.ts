@@ -1,0 +1,31 @@
+/// <reference lib="webworker" />
+/**
+ * The pool Worker: seals and uploads parts, fetches and opens ranges. An upload job gets the File
+ * (structured-cloned, not read), so a part's plaintext and ciphertext never cross to the page; a
+ * download job hands back only verified plaintext, transferred rather than copied.
+ */
+import { expose, transfer } from 'comlink'
+import './worker-errors.js'
+import { type RangeCallbacks, type RangeJob, fetchRange } from './fetch-range.js'
+import { Jobs } from './jobs.js'
+import { type PartCallbacks, type PartJob, uploadPart } from './seal-part.js'
+
+const jobs = new Jobs()
+
+const api = {
+  uploadPart(id: string, job: PartJob, callbacks: PartCallbacks): Promise<string> {
+    return jobs.run(id, (signal) => uploadPart(job, callbacks, signal))
+  },
+  async downloadRange(id: string, job: RangeJob, callbacks: RangeCallbacks): Promise<Uint8Array> {
+    const plain = await jobs.run(id, (signal) => fetchRange(job, callbacks, signal))
+    return transfer(plain, [plain.buffer])
+  },
+  /** Aborts a job in progress (an AbortSignal cannot be posted to a Worker). */
+  cancel(id: string): void {
+    jobs.cancel(id)
+  },
+}
+
+export type WorkerApi = typeof api
+
+expose(api)

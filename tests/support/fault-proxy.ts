@@ -1,0 +1,135 @@
+/// <reference types="node" />
+/**
+ * A small HTTP proxy between the browser and the S3 server, for tests: it forwards every request
+ * unchanged (the Host header too, so SigV4 signatures made for the proxy's address still verify at
+ * the store) and injects the faults a test asks for: 500s, connections dropped mid-request, a 403
+ * as from an expired URL, a response without its ETag. It also counts the bytes the store sent.
+ */
+import { type IncomingMessage, type ServerResponse, createServer, request } from 'node:http'
+
+export type FaultAction = 'status-500' | 'status-503' | 'drop' | 'expired' | 'strip-etag'
+
+export interface FaultRule {
+  /** HTTP method to match (default any). */
+  readonly method?: string
+  /** A substring of the path and query to match (e.g. `partNumber=2`). */
+  readonly match?: string
+  readonly action: FaultAction
+  /** How many matching requests get the fault (default 1). */
+  readonly times?: number
+}
+
+export interface ProxyStats {
+  /** Requests seen, by method. */
+  readonly requests: Record<string, number>
+  /** Response body bytes sent to clients for GET requests. */
+  readonly bytesSent: number
+  /** Request body bytes received from clients for PUT requests. */
+  readonly bytesReceived: number
+  /** Faults injected so far. */
+  readonly faults: number
+}
+
+export interface FaultProxy {
+  readonly url: string
+  setFaults(rules: readonly FaultRule[]): void
+  stats(): ProxyStats
+  resetStats(): void
+  close(): Promise<void>
+}
+
+export async function startFaultProxy(target: string): Promise<FaultProxy> {
+  const to = new URL(target)
+  let rules: Array<FaultRule & { left: number }> = []
+  const empty = (): { requests: Record<string, number>; bytesSent: number; bytesReceived: number; faults: number } => ({
+    requests: {},
+    bytesSent: 0,
+    bytesReceived: 0,
+    faults: 0,
+  })
+  let stats = empty()
+  const take = (req: IncomingMessage): FaultAction | null => {
+    if (req.method === 'OPTIONS') return null
+    for (const r of rules) {
+      if (r.left <= 0) continue
+      if (r.method !== undefined && r.method !== req.method) continue
+      if (r.match !== undefined && !(req.url ?? '').includes(r.match)) continue
+      r.left--
+      stats.faults++
+      return r.action
+    }
+    return null
+  }
+  const cors = (req: IncomingMessage, res: ServerResponse): void => {
+    const origin = req.headers.origin
+    if (origin !== undefined) {
+      res.setHeader('access-control-allow-origin', origin)
+      res.setHeader('access-control-expose-headers', 'ETag')
+    }
+  }
+  const server = createServer((req, res) => {
+    const method = req.method ?? 'GET'
+    stats.requests[method] = (stats.requests[method] ?? 0) + 1
+    const fault = take(req)
+    if (fault === 'status-500' || fault === 'status-503' || fault === 'expired') {
+      req.resume()
+      req.on('end', () => {
+        cors(req, res)
+        res.statusCode = fault === 'expired' ? 403 : fault === 'status-500' ? 500 : 503
+        res.setHeader('content-type', 'application/xml')
+        const code = fault === 'expired' ? 'AccessDenied' : 'InternalError'
+        res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${fault === 'expired' ? 'Request has expired' : 'injected fault'}</Message></Error>`)
+      })
+      return
+    }
+    if (fault === 'drop') {
+      // Let part of the body arrive, then cut the connection, as a flaky network would.
+      let seen = 0
+      req.on('data', (d: Buffer) => {
+        seen += d.length
+        if (seen > 64 * 1024 || method !== 'PUT') req.socket.destroy()
+      })
+      req.on('end', () => req.socket.destroy())
+      return
+    }
+    const upstream = request(
+      { host: to.hostname, port: to.port, method, path: req.url, headers: req.headers },
+      (up) => {
+        const headers = { ...up.headers }
+        if (fault === 'strip-etag') {
+          delete headers.etag
+          delete headers['access-control-expose-headers']
+        }
+        res.writeHead(up.statusCode ?? 502, headers)
+        up.on('data', (d: Buffer) => {
+          if (method === 'GET') stats.bytesSent += d.length
+        })
+        up.pipe(res)
+      },
+    )
+    upstream.on('error', () => res.destroy())
+    req.on('data', (d: Buffer) => {
+      if (method === 'PUT') stats.bytesReceived += d.length
+    })
+    req.pipe(upstream)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('The fault proxy did not get a TCP port.')
+  const { port } = address
+  return {
+    url: `http://127.0.0.1:${port}`,
+    setFaults(next) {
+      rules = next.map((r) => ({ ...r, left: r.times ?? 1 }))
+    },
+    stats: () => ({ ...stats, requests: { ...stats.requests } }),
+    resetStats() {
+      stats = empty()
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
