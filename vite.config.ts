@@ -1,5 +1,6 @@
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
+import { s3HarnessCommands, s3HarnessPlugin } from './tests/support/s3-harness.ts';
 
 // Debian's chromium (apt-get install chromium). Playwright cannot download its
 // own browsers here, so we always point it at a system binary.
@@ -45,6 +46,9 @@ export default defineConfig({
       },
       {
         extends: true,
+        // The presigning handler on the test page's origin, in front of the RGW that
+        // scripts/test.sh starts (through a fault-injecting proxy), for the upload tests.
+        plugins: [s3HarnessPlugin()],
         test: {
           // Parent name only; Vitest replaces this project with one project per
           // browser instance, and the instance name is the one shown and used
@@ -63,6 +67,7 @@ export default defineConfig({
               },
             }),
             instances: [{ browser: 'chromium', name: 'core:chromium' }],
+            commands: s3HarnessCommands,
           },
         },
       },

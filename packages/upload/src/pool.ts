@@ -6,7 +6,9 @@
 import { type Remote, proxy, releaseProxy, wrap } from 'comlink'
 import './worker-errors.js'
 import { type RangeCallbacks, type RangeJob, fetchRange } from './fetch-range.js'
-import { type PartCallbacks, type PartJob, uploadPart } from './seal-part.js'
+import { TransferError } from './errors.js'
+import type { PartPlan } from './parts.js'
+import { type PartCallbacks, type PartJob, digestPart, uploadPart } from './seal-part.js'
 import { Jobs } from './jobs.js'
 import type { WorkerApi } from './worker.js'
 
@@ -15,6 +17,8 @@ export interface Runner {
   readonly size: number
   uploadPart(id: string, job: PartJob, callbacks: PartCallbacks): Promise<string>
   downloadRange(id: string, job: RangeJob, callbacks: RangeCallbacks): Promise<Uint8Array>
+  /** SHA-256 (hex) of a part's plaintext, read from the file. */
+  digestPart(file: Blob, plan: PartPlan, number: number): Promise<string>
   cancel(id: string): void
   /** Ends the Workers; jobs still running are aborted. */
   close(): void
@@ -39,13 +43,21 @@ export function workerPool(size = defaultConcurrency(), createWorker?: () => Wor
     slots.push({ worker, api: wrap<WorkerApi>(worker), busy: 0 })
   }
   const owner = new Map<string, Remote<WorkerApi>>()
+  // A terminated Worker never answers: calls in flight when the pool closes are rejected here.
+  const waiting = new Set<(e: TransferError) => void>()
+  let closed = false
   const dispatch = async <T>(id: string, call: (api: Remote<WorkerApi>) => Promise<T>): Promise<T> => {
+    if (closed) throw new TransferError('ABORTED', 'The Worker pool was closed.')
     const slot = slots.reduce((a, b) => (b.busy < a.busy ? b : a))
     slot.busy++
     owner.set(id, slot.api)
+    let reject: (e: TransferError) => void = () => undefined
+    const closing = new Promise<never>((_, r) => (reject = r))
+    waiting.add(reject)
     try {
-      return await call(slot.api)
+      return await Promise.race([call(slot.api), closing])
     } finally {
+      waiting.delete(reject)
       slot.busy--
       owner.delete(id)
     }
@@ -54,10 +66,13 @@ export function workerPool(size = defaultConcurrency(), createWorker?: () => Wor
     size,
     uploadPart: (id, job, callbacks) => dispatch(id, (api) => api.uploadPart(id, job, proxy(callbacks))),
     downloadRange: (id, job, callbacks) => dispatch(id, (api) => api.downloadRange(id, job, proxy(callbacks))),
+    digestPart: (file, plan, number) => dispatch(`digest-${number}`, (api) => api.digestPart(file, plan, number)),
     cancel(id) {
       void owner.get(id)?.cancel(id)
     },
     close() {
+      closed = true
+      for (const reject of waiting) reject(new TransferError('ABORTED', 'The Worker pool was closed.'))
       for (const s of slots) {
         s.api[releaseProxy]()
         s.worker.terminate()
@@ -76,6 +91,7 @@ export function inlineRunner(size = 2, fetchImpl?: typeof fetch): Runner {
     size,
     uploadPart: (id, job, callbacks) => jobs.run(id, (signal) => uploadPart(job, callbacks, signal)),
     downloadRange: (id, job, callbacks) => jobs.run(id, (signal) => fetchRange(job, callbacks, signal, fetchImpl)),
+    digestPart,
     cancel: (id) => jobs.cancel(id),
     close: () => jobs.cancelAll(),
   }

@@ -41,16 +41,28 @@ function hex(bytes: ArrayBuffer): string {
   return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
+/** Reads part `number` of the plan from the file; FILE_CHANGED if the file is shorter than planned. */
+async function readPart(file: Blob, plan: PartPlan, number: number): Promise<Uint8Array<ArrayBuffer>> {
+  const part = partAt(plan, number)
+  const plain = new Uint8Array(await file.slice(part.plaintextStart, part.plaintextEnd).arrayBuffer())
+  if (plain.length !== part.plaintextEnd - part.plaintextStart) {
+    throw new TransferError('FILE_CHANGED', `The file changed while it was being read (part ${number} is short).`)
+  }
+  return plain
+}
+
+/** SHA-256 (hex) of part `number`'s plaintext: how a resumed upload proves the file is the same. */
+export async function digestPart(file: Blob, plan: PartPlan, number: number): Promise<string> {
+  return hex(await crypto.subtle.digest('SHA-256', await readPart(file, plan, number)))
+}
+
 /**
  * Reads, seals and returns part `job.number` as one buffer (header included for part 1).
  * @throws {TransferError} FILE_CHANGED when the file is shorter than planned (changed on disk).
  */
 export async function sealPart(job: PartJob, callbacks: Pick<PartCallbacks, 'sealing' | 'progress'>, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
   const part = partAt(job.plan, job.number)
-  const plain = new Uint8Array(await job.file.slice(part.plaintextStart, part.plaintextEnd).arrayBuffer())
-  if (plain.length !== part.plaintextEnd - part.plaintextStart) {
-    throw new TransferError('FILE_CHANGED', `The file changed while it was being read (part ${job.number} is short).`)
-  }
+  const plain = await readPart(job.file, job.plan, job.number)
   await callbacks.sealing(job.number, hex(await crypto.subtle.digest('SHA-256', plain)))
   const out = new Uint8Array(part.size)
   const headerLength = job.number === 1 ? job.header.length : 0

@@ -175,6 +175,7 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
           state = undefined
         } else {
           state = reconciled
+          await verifyDoneParts(file, state, runner)
           partsResumed = Object.keys(state.etags).length
           await saveState(state, store)
         }
@@ -447,6 +448,30 @@ async function reconcile(state: UploadState, signer: Signer): Promise<UploadStat
     etags[p.partNumber] = p.etag
   }
   return { ...state, etags }
+}
+
+/**
+ * Before resuming, re-reads every part the store already has and compares its digest with the one
+ * recorded when it was sealed. Size and modification time catch ordinary edits; this catches the
+ * rest, which would otherwise give an object mixing old and new parts of the file.
+ */
+async function verifyDoneParts(file: Blob, state: UploadState, runner: Runner): Promise<void> {
+  const done = Object.keys(state.etags).map(Number)
+  let next = 0
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < done.length; i = next++) {
+      const number = done[i]
+      if (number === undefined) return
+      const digest = await runner.digestPart(file, state.plan, number)
+      if (digest !== state.digests[number]) {
+        throw new TransferError(
+          'FILE_CHANGED',
+          `Part ${number} of "${state.resumeKey}" differs from the part already uploaded: the file changed since the upload started. Discard the upload with discardUpload("${state.resumeKey}") and start again.`,
+        )
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, runner.size) }, lane))
 }
 
 /**

@@ -8,7 +8,8 @@ import { expose, transfer } from 'comlink'
 import './worker-errors.js'
 import { type RangeCallbacks, type RangeJob, fetchRange } from './fetch-range.js'
 import { Jobs } from './jobs.js'
-import { type PartCallbacks, type PartJob, uploadPart } from './seal-part.js'
+import type { PartPlan } from './parts.js'
+import { type PartCallbacks, type PartJob, digestPart, uploadPart } from './seal-part.js'
 
 const jobs = new Jobs()
 
@@ -19,6 +20,9 @@ const api = {
   async downloadRange(id: string, job: RangeJob, callbacks: RangeCallbacks): Promise<Uint8Array> {
     const plain = await jobs.run(id, (signal) => fetchRange(job, callbacks, signal))
     return transfer(plain, [plain.buffer])
+  },
+  digestPart(file: Blob, plan: PartPlan, number: number): Promise<string> {
+    return digestPart(file, plan, number)
   },
   /** Aborts a job in progress (an AbortSignal cannot be posted to a Worker). */
   cancel(id: string): void {

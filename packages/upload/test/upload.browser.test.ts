@@ -1,0 +1,255 @@
+// Encrypted multipart uploads from a Worker pool to a real Ceph RGW, through presigned URLs from
+// @bucketseal/server, with faults injected between the browser and the store.
+import { encrypt, encryptStream, generateAesKwKey, headerToMetadata } from '@bucketseal/core'
+import { createStore } from 'idb-keyval'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type Runner, type UploadOptions, download, pendingUploads, upload, workerPool } from '../src/index.js'
+import { bytes, readAll, s3, sha256, signer, testKey, toBase64 } from './s3.js'
+
+const MiB = 1024 * 1024
+const PART = 5 * MiB
+
+let kek: CryptoKey
+beforeAll(async () => {
+  kek = await generateAesKwKey()
+})
+afterEach(async () => {
+  await s3.setFaults([])
+})
+
+function store(): ReturnType<typeof createStore> {
+  return createStore(`bucketseal-uploads-test-${Math.random().toString(36).slice(2)}`, 'uploads')
+}
+
+function file(data: Uint8Array<ArrayBuffer>, name = 'data.bin', lastModified = 1_700_000_000_000): File {
+  return new File([data], name, { lastModified })
+}
+
+async function roundTrip(data: Uint8Array<ArrayBuffer>, extra: Partial<UploadOptions> = {}): Promise<{ key: string; partCount: number; partsSent: number }> {
+  const key = testKey('rt')
+  const result = await upload(file(data), { signer, recipients: [kek], objectKey: key, partSize: PART, store: store(), ...extra }).done
+  const { object, stream } = await download(key, { signer, keys: kek })
+  expect(object.size).toBe(data.length)
+  expect(object.metadata?.name).toBe('data.bin')
+  expect(await sha256(await readAll(stream))).toBe(await sha256(data))
+  return { key, partCount: result.partCount, partsSent: result.partsSent }
+}
+
+describe('upload to Ceph RGW', () => {
+  it.for([0, 1, PART - 1, PART, PART + 1])('%i bytes round-trip byte for byte', async (size) => {
+    await roundTrip(bytes(size, size + 1))
+  })
+
+  it('a 64 MiB file in many parts, with the metadata mirror on the object', async () => {
+    const data = bytes(64 * MiB, 64)
+    const progress: number[] = []
+    const { key, partCount } = await roundTrip(data, { onProgress: (p) => progress.push(p.bytesUploaded) })
+    expect(partCount).toBe(13)
+    const head = await signer.head(key)
+    expect(head.metadata['client-side-encryption-cek-alg']).toBe('BKSL1/AES-256-GCM/HKDF-SHA-256/STREAM')
+    expect(head.metadata['client-side-encryption-unencrypted-content-length']).toBe(String(data.length))
+    expect(head.metadata['client-side-encryption-part-size']).toBe(String(PART))
+    expect(progress.length).toBeGreaterThan(13)
+    expect(progress.at(-1)).toBe(head.size)
+  })
+
+  it('parts finished out of order still make a valid object', async () => {
+    const pool = workerPool(3)
+    const order: number[] = []
+    // Part 1 is held back until the others are done.
+    let releaseFirst: () => void = () => undefined
+    const firstHeld = new Promise<void>((r) => (releaseFirst = r))
+    const runner: Runner = {
+      ...pool,
+      size: 3,
+      async uploadPart(id, job, callbacks) {
+        if (job.number === 1) await firstHeld
+        const etag = await pool.uploadPart(id, job, callbacks)
+        order.push(job.number)
+        if (order.length === 3) releaseFirst()
+        return etag
+      },
+    }
+    try {
+      await roundTrip(bytes(4 * PART + 10, 3), { runner })
+    } finally {
+      pool.close()
+    }
+    expect(order[order.length - 1]).toBe(1)
+  })
+
+  it('survives 500s, 503s and a connection dropped mid-part', async () => {
+    await s3.setFaults([
+      { method: 'PUT', match: 'partNumber=2', action: 'status-500', times: 2 },
+      { method: 'PUT', match: 'partNumber=3', action: 'drop' },
+      { method: 'PUT', match: 'partNumber=1', action: 'status-503' },
+    ])
+    await s3.resetProxyStats()
+    await roundTrip(bytes(3 * PART + 1, 5), { retries: 4 })
+    expect((await s3.proxyStats()).faults).toBe(4)
+  })
+
+  it('an expired URL is re-signed and the part resent', async () => {
+    await s3.setFaults([{ method: 'PUT', match: 'partNumber=2', action: 'expired' }])
+    await roundTrip(bytes(2 * PART + 1, 6))
+  })
+
+  it('a response whose ETag CORS does not expose fails loudly, naming the fix', async () => {
+    await s3.setFaults([{ method: 'PUT', match: 'partNumber=1', action: 'strip-etag' }])
+    const task = upload(file(bytes(2 * PART + 1, 7)), { signer, recipients: [kek], objectKey: testKey('etag'), partSize: PART, store: store() })
+    await expect(task.done).rejects.toMatchObject({ code: 'MISSING_ETAG', message: expect.stringContaining('ExposeHeaders') })
+  })
+
+  it('errors persisting past the retries end in a clear NETWORK error, not a hang', async () => {
+    await s3.setFaults([{ method: 'PUT', match: 'partNumber=1', action: 'status-500', times: 10 }])
+    const task = upload(file(bytes(PART + 1, 8)), { signer, recipients: [kek], objectKey: testKey('net'), partSize: PART, store: store(), retries: 2 })
+    await expect(task.done).rejects.toMatchObject({ code: 'NETWORK', message: expect.stringContaining('HTTP 500') })
+  })
+
+  it('cancel aborts the multipart upload: nothing is left behind', async () => {
+    const key = testKey('cancel')
+    const s = store()
+    let task: ReturnType<typeof upload> | null = null
+    const cancelled = new Promise<void>((resolve) => {
+      task = upload(file(bytes(6 * PART, 9)), {
+        signer,
+        recipients: [kek],
+        objectKey: key,
+        partSize: PART,
+        store: s,
+        concurrency: 2,
+        onProgress: (p) => {
+          if (p.partsDone >= 1 && task !== null) void task.cancel().then(resolve)
+        },
+      })
+    })
+    await cancelled
+    await expect(task!.done).rejects.toMatchObject({ code: 'ABORTED' })
+    expect(await s3.pendingMultipartUploads(key)).toBe(0)
+    expect(await pendingUploads(s)).toEqual([])
+  })
+
+  it('an AbortSignal cancels too', async () => {
+    const controller = new AbortController()
+    const key = testKey('signal')
+    const task = upload(file(bytes(4 * PART, 10)), { signer, recipients: [kek], objectKey: key, partSize: PART, store: store(), signal: controller.signal })
+    setTimeout(() => controller.abort(), 50)
+    await expect(task.done).rejects.toMatchObject({ code: 'ABORTED' })
+    expect(await s3.pendingMultipartUploads(key)).toBe(0)
+  })
+
+  it('after a crash mid-upload, picking the file again sends only the missing parts', async () => {
+    const data = bytes(6 * PART + 3, 11)
+    const key = testKey('resume')
+    const s = store()
+    // "Crash": the Workers die after two parts, as when the tab is closed.
+    const pool = workerPool(2)
+    const crash = new Promise<void>((resolve) => {
+      const task = upload(file(data), {
+        signer,
+        recipients: [kek],
+        objectKey: key,
+        partSize: PART,
+        store: s,
+        runner: pool,
+        onProgress: (p) => {
+          if (p.partsDone >= 2) {
+            pool.close()
+            resolve()
+          }
+        },
+      })
+      task.done.catch(() => undefined)
+    })
+    await crash
+    await new Promise((r) => setTimeout(r, 300))
+    const pending = await pendingUploads(s)
+    expect(pending).toHaveLength(1)
+    expect(pending[0]?.objectKey).toBe(key)
+    await s3.resetProxyStats()
+    const resumed = await upload(file(data), { signer, recipients: [kek], objectKey: 'ignored-on-resume', partSize: PART, store: s }).done
+    expect(resumed.objectKey).toBe(key)
+    expect(resumed.partsSent).toBeLessThan(resumed.partCount)
+    expect(resumed.partsSent).toBeGreaterThan(0)
+    const stats = await s3.proxyStats()
+    expect(stats.requests.PUT).toBe(resumed.partsSent)
+    const { stream } = await download(key, { signer, keys: kek })
+    expect(await sha256(await readAll(stream))).toBe(await sha256(data))
+    expect(await pendingUploads(s)).toEqual([])
+  })
+
+  it('a changed file is refused on resume, by size and by part digest; the original then resumes', async () => {
+    const data = bytes(3 * PART, 12)
+    const s = store()
+    const key = testKey('changed')
+    // Part 1 goes up; part 2 is sealed (its digest recorded) but its PUT keeps failing.
+    await s3.setFaults([{ method: 'PUT', match: 'partNumber=2', action: 'status-500', times: 5 }])
+    const first = upload(file(data, 'same.bin'), { signer, recipients: [kek], objectKey: key, partSize: PART, store: s, concurrency: 1, retries: 0 })
+    await expect(first.done).rejects.toMatchObject({ code: 'NETWORK' })
+    await s3.setFaults([])
+    const resume = (f: File): Promise<unknown> => upload(f, { signer, recipients: [kek], partSize: PART, store: s, concurrency: 1 }).done
+    await expect(resume(file(data.slice(0, data.length - 1), 'same.bin'))).rejects.toMatchObject({ code: 'FILE_CHANGED', message: expect.stringContaining('size') })
+    await expect(resume(file(data, 'same.bin', 1_800_000_000_000))).rejects.toMatchObject({ code: 'FILE_CHANGED' })
+    // Same size and time, other bytes in part 2: sealing them under part 2's nonces would be unsafe.
+    const edited2 = data.slice()
+    edited2[PART + 10] = (edited2[PART + 10] ?? 0) ^ 1
+    await expect(resume(file(edited2, 'same.bin'))).rejects.toMatchObject({ code: 'FILE_CHANGED', message: expect.stringContaining('under the same nonces') })
+    // Other bytes in part 1, already on the store: the object would mix two versions of the file.
+    const edited1 = data.slice()
+    edited1[10] = (edited1[10] ?? 0) ^ 1
+    await expect(resume(file(edited1, 'same.bin'))).rejects.toMatchObject({ code: 'FILE_CHANGED', message: expect.stringContaining('already uploaded') })
+    // The original file still resumes, sending only what is missing.
+    const done = await upload(file(data, 'same.bin'), { signer, recipients: [kek], partSize: PART, store: s }).done
+    expect(done.objectKey).toBe(key)
+    expect(done.partsSent).toBe(2)
+    const { stream } = await download(key, { signer, keys: kek })
+    expect(await sha256(await readAll(stream))).toBe(await sha256(data))
+  })
+
+  it('the server refuses an object key its authorization hook denies', async () => {
+    const task = upload(file(bytes(PART + 1, 13)), { signer, recipients: [kek], objectKey: 'forbidden/x', partSize: PART, store: store() })
+    await expect(task.done).rejects.toMatchObject({ code: 'REQUEST_REJECTED', status: 403 })
+    const small = upload(file(bytes(10, 13)), { signer, recipients: [kek], objectKey: 'forbidden/y', store: store() })
+    await expect(small.done).rejects.toMatchObject({ code: 'REQUEST_REJECTED', status: 403 })
+  })
+
+  it('pause stops sending and resume finishes the same upload', async () => {
+    const data = bytes(5 * PART, 14)
+    const key = testKey('pause')
+    let paused = false
+    const task = upload(file(data), {
+      signer,
+      recipients: [kek],
+      objectKey: key,
+      partSize: PART,
+      store: store(),
+      onProgress: (p) => {
+        if (!paused && p.partsDone >= 1) {
+          paused = true
+          task.pause()
+          setTimeout(() => task.resume(), 300)
+        }
+      },
+    })
+    const result = await task.done
+    expect(task.paused).toBe(false)
+    expect(result.partCount).toBe(5)
+    const { stream } = await download(key, { signer, keys: kek })
+    expect(await sha256(await readAll(stream))).toBe(await sha256(data))
+  })
+
+  it('objects from the one-shot API, the streaming API and the uploader all download the same way', async () => {
+    const data = bytes(700_000, 15)
+    const oneShot = await encrypt(data, { recipients: [kek], metadata: { name: 'data.bin' } })
+    // Streamed: the header records no length; the reader takes it from the object's size.
+    const streamed = await readAll(new Blob([data]).stream().pipeThrough(encryptStream({ recipients: [kek], metadata: { name: 'data.bin' } })))
+    for (const sealed of [oneShot, streamed]) {
+      const key = testKey('api')
+      await s3.putStored(key, toBase64(sealed), headerToMetadata(sealed, { prefix: '' }))
+      const { object, stream } = await download(key, { signer, keys: kek })
+      expect(object.size).toBe(data.length)
+      expect(await sha256(await readAll(stream))).toBe(await sha256(data))
+    }
+    await roundTrip(data)
+  })
+})
