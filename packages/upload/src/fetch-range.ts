@@ -82,7 +82,9 @@ export async function getBytes(sign: (fresh: boolean) => Promise<string>, start:
     checkUrl(url, options.dangerouslyAllowInsecureUrls)
     let response: Response
     try {
-      response = await fetchImpl(url, { headers: { range: `bytes=${start}-${end - 1}` }, ...(signal ? { signal } : {}) })
+      // no-store: a presigned URL is good for minutes and the bytes are verified anyway, but a range
+      // served from the HTTP cache would hide what the store really holds now.
+      response = await fetchImpl(url, { headers: { range: `bytes=${start}-${end - 1}` }, cache: 'no-store', ...(signal ? { signal } : {}) })
     } catch {
       if (aborted(signal)) throw abortError(signal)
       last = 'network error'

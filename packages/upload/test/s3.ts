@@ -56,8 +56,8 @@ export function bytes(length: number, seed = 1): Uint8Array<ArrayBuffer> {
   return out
 }
 
-export async function sha256(data: Uint8Array<ArrayBuffer>): Promise<string> {
-  return Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', data)), (b) => b.toString(16).padStart(2, '0')).join('')
+export async function sha256(data: Uint8Array): Promise<string> {
+  return Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array(data))), (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
 export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array<ArrayBuffer>> {
