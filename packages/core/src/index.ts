@@ -24,6 +24,7 @@ export {
   type OpenedObject,
 } from './object.js'
 export { encryptChunk, decryptChunk, type ObjectKey } from './chunk.js'
+export { rewrapHeader, rewrapRecipients, withRecipients, type RewrapOptions } from './rewrap.js'
 export { decryptRange } from './range.js'
 export { chunkCount, ciphertextSize, plaintextSize, planRange, chunkOffset, type Layout, type RangePlan } from './size.js'
 export {

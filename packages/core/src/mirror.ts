@@ -4,7 +4,7 @@
  * its body, and a reader can open it without a ranged GET. The body header stays the source of
  * truth; nothing in the mirror is trusted (FORMAT.md, "Metadata mirror").
  */
-import { abytes, aint, concat, fromBase64, toBase64 } from './bytes.js'
+import { aint, concat, fromBase64, toBase64 } from './bytes.js'
 import { BadHeaderError, InvalidArgumentError } from './errors.js'
 import { type Header, type Stanza, COMMITMENT_LENGTH, MAX_HEADER_LENGTH, PREAMBLE_LENGTH, parseHeader } from './header.js'
 import { StanzaType, stanzaKeyId } from './recipients.js'
@@ -42,6 +42,11 @@ export interface MirrorOptions {
   readonly budget?: number
   /** For multipart uploads: the plaintext part size, written as `-part-size` with `-data-size`. */
   readonly partSize?: number
+  /**
+   * Mirror these recipient entries instead of the header's own: a share recorded in metadata only
+   * (readers accept them only under the body header's key commitment).
+   */
+  readonly recipients?: readonly Stanza[]
 }
 
 /** What the mirror says about an object. Untrusted until the chunks authenticate. */
@@ -75,20 +80,21 @@ function encodeRecipients(stanzas: readonly Stanza[]): Uint8Array {
  * in `budget`; otherwise the mirror says `"recipients":"body"` and readers take them from the body.
  * Key ids are dropped last, and the mirror says so when it had to.
  *
- * @param header the object's header bytes (or the object's first bytes).
+ * @param header the object's header: bytes (or the object's first bytes), or parsed.
  * @throws {InvalidArgumentError} | {BadHeaderError}
  * @example
  * const meta = headerToMetadata(header, { prefix: 'x-oss-meta-' })
  */
-export function headerToMetadata(header: Uint8Array, options: MirrorOptions = {}): Record<string, string> {
-  abytes(header, 'header')
-  const h = parseHeader(header)
+export function headerToMetadata(header: Uint8Array | Header, options: MirrorOptions = {}): Record<string, string> {
+  const h = header instanceof Uint8Array ? parseHeader(header) : header
   const prefix = checkPrefix(options.prefix ?? 'x-amz-meta-')
   const budget = aint(options.budget ?? S3_METADATA_LIMIT, 'budget', 0, 1 << 20)
-  const ids = h.recipients.map(stanzaKeyId).filter((id): id is string => id !== null)
+  const stanzas = options.recipients ?? h.recipients
+  if (stanzas.length === 0) throw new InvalidArgumentError('recipients must not be empty.')
+  const ids = stanzas.map(stanzaKeyId).filter((id): id is string => id !== null)
   const out: Record<string, string> = {
     [prefix + N.cekAlg]: CEK_ALG,
-    [prefix + N.wrapAlg]: h.recipients.map((s) => WRAP_ALG_NAMES[s.type] ?? `type-${s.type}`).join(','),
+    [prefix + N.wrapAlg]: stanzas.map((s) => WRAP_ALG_NAMES[s.type] ?? `type-${s.type}`).join(','),
     [prefix + N.start]: toBase64(concat([h.preamble, h.commitment])),
   }
   if (h.plaintextLength !== null) out[prefix + N.length] = String(h.plaintextLength)
@@ -97,7 +103,7 @@ export function headerToMetadata(header: Uint8Array, options: MirrorOptions = {}
     if (h.plaintextLength !== null) out[prefix + N.dataSize] = String(h.plaintextLength)
   }
   const size = (m: Record<string, string>): number => Object.entries(m).reduce((n, [k, v]) => n + k.length + v.length, 0)
-  const withKey = { ...out, [prefix + N.key]: toBase64(encodeRecipients(h.recipients)) }
+  const withKey = { ...out, [prefix + N.key]: toBase64(encodeRecipients(stanzas)) }
   const matdesc = (recipients: 'meta' | 'body', kid: readonly string[], partial: boolean): string =>
     JSON.stringify({ v: 1, hdr: h.length, recipients, kid, ...(partial ? { kidPartial: true } : {}) })
   const full = { ...withKey, [prefix + N.matdesc]: matdesc('meta', ids, false) }

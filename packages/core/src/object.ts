@@ -109,6 +109,28 @@ export async function openObject(bytes: Uint8Array, keys: IdentityInput | readon
 
 /** {@link openObject} for a header that is already parsed. */
 export async function openHeader(header: Header, keys: IdentityInput | readonly IdentityInput[]): Promise<OpenedObject> {
+  return withDataKey(header, keys, async (_dek, contentKey) => {
+    const key: ObjectKey = {
+      key: contentKey,
+      noncePrefix: header.noncePrefix,
+      chunkSize: header.chunkSize,
+      plaintextLength: header.plaintextLength,
+    }
+    const metadata = header.sealedMetadata.length === 0 ? null : decodeMetadata(await openMetadataBytes(key, header.sealedMetadata))
+    return { header, key, metadata }
+  })
+}
+
+/**
+ * Finds a recipient entry one of `keys` opens, checks the data key against the header's commitment,
+ * and runs `use` with it. The data key is zeroed when `use` settles: callers never keep it.
+ * Internal: the one place where a data key leaves a recipient kind.
+ */
+export async function withDataKey<T>(
+  header: Header,
+  keys: IdentityInput | readonly IdentityInput[],
+  use: (dek: Uint8Array, contentKey: CryptoKey) => Promise<T>,
+): Promise<T> {
   const list = Array.isArray(keys) ? keys : [keys]
   if (list.length === 0) throw new InvalidArgumentError('Give at least one key to decrypt with.')
   const identities = list.map(toIdentity)
@@ -123,14 +145,7 @@ export async function openHeader(header: Header, keys: IdentityInput | readonly 
         mismatch = new CommitmentMismatchError()
         continue
       }
-      const key: ObjectKey = {
-        key: contentKey,
-        noncePrefix: header.noncePrefix,
-        chunkSize: header.chunkSize,
-        plaintextLength: header.plaintextLength,
-      }
-      const metadata = header.sealedMetadata.length === 0 ? null : decodeMetadata(await openMetadataBytes(key, header.sealedMetadata))
-      return { header, key, metadata }
+      return await use(dek, contentKey)
     } finally {
       dek.fill(0)
     }

@@ -14,10 +14,15 @@ import {
   TruncatedError,
   ciphertextSize,
   decryptChunk,
+  type OpenedObject,
+  type Stanza,
+  WrongKeyError,
   metadataToHeader,
-  openObject,
+  openHeader,
+  parseHeader,
   plaintextSize,
   readHeaderLength,
+  withRecipients,
 } from '@bucketseal/core'
 import { TransferError, abortError } from './errors.js'
 import { type GetOptions, type RangeJob, getBytes } from './fetch-range.js'
@@ -92,9 +97,11 @@ export async function openRemote(objectKey: string, options: DownloadOptions): P
   const info = await options.signer.head(objectKey)
   const sign = urlSource(options.signer, objectKey)
   let hint = FIRST_READ
+  let mirrored: readonly Stanza[] | null = null
   try {
     const mirror = metadataToHeader(info.metadata, { prefix: '' })
     if (mirror !== null) hint = mirror.headerLength
+    mirrored = mirror?.header?.recipients ?? null
   } catch {
     // The mirror is a hint only; the body header is read and checked either way.
   }
@@ -109,8 +116,16 @@ export async function openRemote(objectKey: string, options: DownloadOptions): P
     joined.set(rest, head.length)
     head = joined
   }
-  const opened = await openObject(head, options.keys)
-  const { header } = opened
+  const header = parseHeader(head)
+  let opened: OpenedObject
+  try {
+    opened = await openHeader(header, options.keys)
+  } catch (e) {
+    // Shared through metadata only: the mirror's recipient entries are tried under the body
+    // header's commitment, so a forged entry is refused (COMMITMENT_MISMATCH) and cannot swap keys.
+    if (!(e instanceof WrongKeyError) || mirrored === null || mirrored.length === 0) throw e
+    opened = await openHeader(withRecipients(header, mirrored), options.keys)
+  }
   let size: number
   if (header.plaintextLength !== null) {
     size = header.plaintextLength

@@ -31,6 +31,32 @@ export interface Signer {
   head(key: string): Promise<ObjectInfo>
 }
 
+/** A byte range of the object copied into a part by the store itself (UploadPartCopy). */
+export interface CopyRange {
+  readonly partNumber: number
+  /** Object bytes `[start, end)`. */
+  readonly start: number
+  readonly end: number
+}
+
+export interface ListedObject {
+  readonly key: string
+  readonly size: number
+}
+
+/** What sharing and rotation need beyond uploads: server-side copies, and listing. */
+export interface SharingSigner extends Signer {
+  /** Replaces the object's user metadata with a server-side copy onto itself (no body transfer). */
+  replaceMetadata(key: string, metadata: Readonly<Record<string, string>>): Promise<void>
+  /**
+   * Copies ranges of the object (as it is now, `etag`) into parts of a multipart upload to the same
+   * key, on the store (no body transfer).
+   */
+  copyParts(key: string, uploadId: string, etag: string, ranges: readonly CopyRange[]): Promise<readonly PartInfo[]>
+  /** Lists objects under a prefix, a page at a time. */
+  list(prefix: string, continuationToken?: string): Promise<{ readonly objects: readonly ListedObject[]; readonly continuationToken?: string }>
+}
+
 export interface HttpSignerOptions {
   /** Extra headers for every call to the backend (e.g. the app's session token). */
   readonly headers?: Readonly<Record<string, string>>
@@ -46,7 +72,7 @@ export interface HttpSignerOptions {
  * @example
  * const signer = httpSigner('/api/s3', { headers: { authorization: `Bearer ${token}` } })
  */
-export function httpSigner(baseUrl: string, options: HttpSignerOptions = {}): Signer {
+export function httpSigner(baseUrl: string, options: HttpSignerOptions = {}): SharingSigner {
   const base = baseUrl.replace(/\/+$/, '')
   const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init))
   const call = async (action: string, body: unknown): Promise<unknown> => {
@@ -104,14 +130,7 @@ export function httpSigner(baseUrl: string, options: HttpSignerOptions = {}): Si
       return out
     },
     async listParts(key, uploadId) {
-      const parts = field(await call('listParts', { key, uploadId }), 'parts')
-      if (!Array.isArray(parts)) return []
-      return parts.flatMap((p): PartInfo[] => {
-        const partNumber = field(p, 'partNumber')
-        const etag = str(field(p, 'etag'))
-        const size = field(p, 'size')
-        return typeof partNumber === 'number' && etag !== undefined ? [{ partNumber, etag, ...(typeof size === 'number' ? { size } : {}) }] : []
-      })
+      return parsePartList(field(await call('listParts', { key, uploadId }), 'parts'))
     },
     async complete(key, uploadId, parts) {
       const etag = field(await call('complete', { key, uploadId, parts: parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })) }), 'etag')
@@ -131,6 +150,26 @@ export function httpSigner(baseUrl: string, options: HttpSignerOptions = {}): Si
     async signGet(key) {
       return reqStr(field(await call('signGet', { key }), 'url'), 'url')
     },
+    async replaceMetadata(key, metadata) {
+      await call('replaceMetadata', { key, metadata })
+    },
+    async copyParts(key, uploadId, etag, ranges) {
+      const parts = field(await call('copyParts', { key, uploadId, etag, parts: ranges }), 'parts')
+      return parsePartList(parts)
+    },
+    async list(prefix, continuationToken) {
+      const res = await call('list', { prefix, ...(continuationToken === undefined ? {} : { continuationToken }) })
+      const objects = field(res, 'objects')
+      const next = str(field(res, 'continuationToken'))
+      const list: ListedObject[] = Array.isArray(objects)
+        ? objects.flatMap((o): ListedObject[] => {
+            const key = str(field(o, 'key'))
+            const size = field(o, 'size')
+            return key !== undefined && typeof size === 'number' ? [{ key, size }] : []
+          })
+        : []
+      return next === undefined ? { objects: list } : { objects: list, continuationToken: next }
+    },
     async head(key) {
       const res = await call('head', { key })
       const size = field(res, 'size')
@@ -141,6 +180,16 @@ export function httpSigner(baseUrl: string, options: HttpSignerOptions = {}): Si
       return { size, etag: str(field(res, 'etag')) ?? '', metadata }
     },
   }
+}
+
+function parsePartList(parts: unknown): PartInfo[] {
+  if (!Array.isArray(parts)) return []
+  return parts.flatMap((p): PartInfo[] => {
+    const partNumber = field(p, 'partNumber')
+    const etag = str(field(p, 'etag'))
+    const size = field(p, 'size')
+    return typeof partNumber === 'number' && etag !== undefined ? [{ partNumber, etag, ...(typeof size === 'number' ? { size } : {}) }] : []
+  })
 }
 
 function field(value: unknown, name: string): unknown {
