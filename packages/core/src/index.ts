@@ -55,6 +55,22 @@ export {
   type IdentityInput,
 } from './recipients.js'
 export {
+  kmsRecipient,
+  kmsIdentity,
+  httpKmsClient,
+  kmsKeyId,
+  kmsKeyNames,
+  KmsError,
+  isKmsError,
+  KMS_STANZA_TYPE,
+  KMS_CONTEXT,
+  MAX_KMS_KEY_NAME_BYTES,
+  MAX_KMS_CIPHERTEXT_BYTES,
+  type KmsClient,
+  type KmsErrorCode,
+  type HttpKmsClientOptions,
+} from './kms.js'
+export {
   generateRsaKeyPair,
   importPublicKey,
   exportPublicKeyPem,

@@ -33,6 +33,8 @@ const WRAP_ALG_NAMES: Readonly<Record<number, string>> = {
   [StanzaType.RSA_OAEP_256]: 'RSA-OAEP-256',
   [StanzaType.AES_KW_256]: 'A256KW',
   [StanzaType.PASSPHRASE]: 'PBES2-HS256+A256KW',
+  // The name the AWS S3 Encryption Client gives a KMS wrap with an encryption context.
+  [StanzaType.KMS]: 'kms+context',
 }
 
 export interface MirrorOptions {

@@ -13,7 +13,12 @@ export const StanzaType = {
   RSA_OAEP_256: 0x01,
   AES_KW_256: 0x02,
   PASSPHRASE: 0x03,
+  /** A data key wrapped by a remote key service (kms.ts, FORMAT.md §11). */
+  KMS: 0x04,
 } as const
+
+/** Kinds whose body starts with a 16-byte key id. */
+const KEYED_TYPES: ReadonlySet<number> = new Set([StanzaType.RSA_OAEP_256, StanzaType.AES_KW_256, StanzaType.KMS])
 
 /** Something an object can be encrypted to. */
 export interface Recipient {
@@ -61,7 +66,7 @@ function isKeyPair(value: unknown): value is CryptoKeyPair {
 
 /** The key id (hex) named by a stanza, for the kinds that carry one. */
 export function stanzaKeyId(stanza: Stanza): string | null {
-  if ((stanza.type === StanzaType.RSA_OAEP_256 || stanza.type === StanzaType.AES_KW_256) && stanza.body.length > KEY_ID_LENGTH) {
+  if (KEYED_TYPES.has(stanza.type) && stanza.body.length > KEY_ID_LENGTH) {
     return toHex(stanza.body.subarray(0, KEY_ID_LENGTH))
   }
   return null
