@@ -8,7 +8,8 @@
 #   scripts/rgw.sh stop     stop the daemons by their recorded PIDs and delete the state
 #
 # `eval "$(scripts/rgw.sh start)"` exports S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID,
-# S3_SECRET_ACCESS_KEY and S3_BUCKET. Progress goes to stderr.
+# S3_SECRET_ACCESS_KEY and S3_BUCKET. Progress goes to stderr. Server-side encryption works over its
+# plain http: SSE-C, and aws:kms with the key id "testkey-1" (docs/SSE.md).
 #
 # Settings (environment): BUCKETSEAL_RGW_DIR (state; default /tmp/bucketseal-rgw),
 # BUCKETSEAL_RGW_PORT (S3; default 7480), BUCKETSEAL_RGW_MON_PORT (default 7479),
@@ -25,6 +26,8 @@ ACCESS_KEY_ID="BUCKETSEALTESTKEY000"
 SECRET_ACCESS_KEY="bucketseal-test-secret-key-not-for-production"
 REGION="us-east-1"
 BUCKET="bucketseal-test"
+# A fixed 32-byte test key (base64) for RGW's aws:kms "testing" backend: public, loopback-only, throwaway.
+KMS_TEST_KEY="YnVja2V0c2VhbC1yZ3cta21zLXRlc3RrZXktMS0zMmI="
 DAEMONS=(rgw osd mon) # stop order
 PACKAGES=(ceph-mon ceph-osd radosgw ceph-common)
 
@@ -140,9 +143,10 @@ wait_for() {
 
 osd_up() { ceph -c "$DIR/ceph.conf" --connect-timeout 5 osd stat 2>/dev/null | grep -q '1 up'; }
 
-write_conf() {
+# Prints the configuration for the cluster with this fsid.
+conf_text() {
   local fsid="$1"
-  cat >"$DIR/ceph.conf" <<EOF
+  cat <<EOF
 [global]
 fsid = $fsid
 mon host = [v2:127.0.0.1:$MON_PORT]
@@ -189,12 +193,28 @@ rgw thread pool size = 64
 # Deleted and overwritten data lives in RAM until garbage-collected: collect after a minute, not 2 h.
 rgw gc obj min wait = 60
 rgw gc processor period = 60
+# Server-side encryption, for the tests of @bucketseal/server's serverSideEncryption option (see
+# docs/SSE.md). Fixed, public test keys: never use these settings outside this loopback server.
+# SSE headers over plain http: RGW refuses them otherwise (it serves http only, on loopback).
+rgw crypt require ssl = false
+# aws:kms with the key id testkey-1, served from this list instead of a real KMS.
+rgw crypt s3 kms backend = testing
+rgw crypt s3 kms encryption keys = testkey-1=$KMS_TEST_KEY
+# Deliberately NOT set: "rgw crypt default encryption key". On Ceph 16 it encrypts every object
+# written without SSE headers, and RGW then answers 501 NotImplemented to any CopyObject of an
+# encrypted object, so server-side copies (sharing and rotation rewrite metadata with them) would
+# fail for every object. docs/SSE.md has the details.
 EOF
 }
 
 start() {
   if running; then
     say "already running ($DIR), reusing it"
+    # A cluster started by an older version of this script lacks settings that tests rely on (such
+    # as server-side encryption): say so rather than restart a server others may be using.
+    if ! conf_text "$(sed -n 's/^fsid = //p' "$DIR/ceph.conf")" | cmp -s - "$DIR/ceph.conf"; then
+      say "warning: it was started with other settings than this script writes; to apply them: $0 stop && $0 start"
+    fi
     print_env
     return 0
   fi
@@ -209,7 +229,7 @@ start() {
   echo "$S3_PORT" >"$DIR/port"
   fsid="$(cat /proc/sys/kernel/random/uuid)"
   osd_uuid="$(cat /proc/sys/kernel/random/uuid)"
-  write_conf "$fsid"
+  conf_text "$fsid" >"$DIR/ceph.conf"
   local conf=(-c "$DIR/ceph.conf")
 
   monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$MON_PORT]" "$DIR/monmap" >/dev/null || fail "monmaptool failed"

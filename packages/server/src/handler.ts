@@ -9,6 +9,7 @@ import { InvalidArgumentError, isServerError, S3Error } from './errors.js'
 import { S3Client, objectHeaders } from './s3.js'
 import type { Credentials } from './sigv4.js'
 import { MAX_PRESIGN_EXPIRES } from './sigv4.js'
+import type { ServerSideEncryption } from './sse.js'
 import { MAX_PART_NUMBER, checkCompletedParts, checkContentType, checkKey, checkMetadata, checkPartNumbers, checkRange, checkUploadId } from './validate.js'
 
 /** The actions of the handler, each at `POST <basePath>/<action>`. */
@@ -47,6 +48,14 @@ export interface PresignHandlerOptions {
   readonly basePath?: string
   /** The `fetch` used to reach the store; default the global one. */
   readonly fetch?: typeof fetch
+  /**
+   * Ask the store to encrypt at rest as well: `{ mode: 'AES256' }`, `{ mode: 'aws:kms', keyId? }` or
+   * `{ mode: 'SSE-C', key }` (32 bytes held by this server). Its headers are signed into every
+   * presigned request and returned in each answer's `headers`, which the browser must send as they
+   * are. With SSE-C those headers contain the key, so every browser that uploads or downloads sees
+   * it: read docs/SSE.md before choosing SSE-C. Default none.
+   */
+  readonly serverSideEncryption?: ServerSideEncryption
 }
 
 /**
@@ -85,19 +94,24 @@ type Json = Record<string, unknown>
  * | action | body | answer |
  * |---|---|---|
  * | `createMultipart` | `{ key, contentType?, metadata? }` | `{ uploadId }` |
- * | `signParts` | `{ key, uploadId, partNumbers }` | `{ urls: [{ partNumber, url }] }` |
+ * | `signParts` | `{ key, uploadId, partNumbers }` | `{ urls: [{ partNumber, url, headers }] }`: send each part with its `headers` |
  * | `listParts` | `{ key, uploadId }` | `{ parts: [{ partNumber, etag, size }] }` |
  * | `complete` | `{ key, uploadId, parts: [{ partNumber, etag }] }` | `{ etag }` |
  * | `abort` | `{ key, uploadId }` | `{}` |
  * | `signPut` | `{ key, contentType?, metadata? }` | `{ url, headers }`: send exactly these headers |
- * | `signGet` | `{ key, range? }` | `{ url, headers }`: with `range`, send it as the `Range` header |
- * | `signHead` | `{ key }` | `{ url }` |
- * | `head` | `{ key }` | `{ size, etag, contentType, lastModified, metadata }` |
+ * | `signGet` | `{ key, range? }` | `{ url, headers }`: send these headers (with `range`, it is among them as `range`) |
+ * | `signHead` | `{ key }` | `{ url, headers }`: send these headers |
+ * | `head` | `{ key }` | `{ size, etag, contentType, lastModified, metadata, serverSideEncryption? }` |
+ *
+ * `headers` is `{}` unless the request needs some (content type, metadata, a range, or the SSE
+ * headers of `serverSideEncryption`); every header in it is signed, so the store refuses the request
+ * without it.
  *
  * Errors answer `{ error: { code, message } }`: 400 with an input code, 403 `FORBIDDEN`, the store's
  * S3 code with its status (404 `NoSuchUpload`, 400 `InvalidPart`, …), 502/503 when the store fails.
  *
- * @throws {InvalidArgumentError} bad options (endpoint, bucket, credentials, a missing `authorize`).
+ * @throws {InvalidArgumentError} bad options (endpoint, bucket, credentials, `serverSideEncryption`, a
+ *   missing `authorize`).
  * @example
  * const handler = createPresignHandler({
  *   endpoint: process.env.S3_ENDPOINT!, region: 'us-east-1', bucket: 'uploads',
@@ -132,7 +146,7 @@ export function createPresignHandler(options: PresignHandlerOptions): (request: 
           urls: await Promise.all(
             partNumbers.map(async (partNumber) => ({
               partNumber,
-              url: await s3.presignObject('PUT', key, { expiresIn, query: { partNumber: String(partNumber), uploadId } }),
+              ...(await s3.presignRequest('PUT', key, { expiresIn, query: { partNumber: String(partNumber), uploadId } })),
             })),
           ),
         })
@@ -155,15 +169,15 @@ export function createPresignHandler(options: PresignHandlerOptions): (request: 
       }
       case 'signPut': {
         const headers = objectHeaders({ ...optional(body, 'contentType', checkContentType), ...optional(body, 'metadata', checkMetadata) })
-        return async () => ({ url: await s3.presignObject('PUT', key, { expiresIn, headers }), headers })
+        return async () => ({ ...(await s3.presignRequest('PUT', key, { expiresIn, headers })) })
       }
       case 'signGet': {
         const { range } = optional(body, 'range', checkRange)
         const headers: Record<string, string> = range === undefined ? {} : { range }
-        return async () => ({ url: await s3.presignObject('GET', key, { expiresIn, headers }), headers })
+        return async () => ({ ...(await s3.presignRequest('GET', key, { expiresIn, headers })) })
       }
       case 'signHead':
-        return async () => ({ url: await s3.presignObject('HEAD', key, { expiresIn }) })
+        return async () => ({ ...(await s3.presignRequest('HEAD', key, { expiresIn })) })
       case 'head':
         return async () => ({ ...(await s3.headObject(key)) })
     }

@@ -6,6 +6,7 @@
 import { type Bucket, type BucketLocation, type Query, resolveBucket } from './endpoint.js'
 import { BadS3ResponseError, InvalidArgumentError, S3Error, S3UnreachableError } from './errors.js'
 import { type Credentials, checkScope, presignUrl, signRequest } from './sigv4.js'
+import { type ObjectEncryption, type ServerSideEncryption, type SseHeaderTable, isSseHeader, readObjectEncryption, sseHeaderTable } from './sse.js'
 import { type CompletedPart, checkCompletedParts, checkContentType, checkKey, checkMetadata, checkPartNumber, checkUploadId } from './validate.js'
 import { escapeXml, xmlElements, xmlText } from './xml.js'
 
@@ -17,6 +18,12 @@ export interface S3ClientOptions extends BucketLocation {
   readonly fetch?: typeof fetch
   /** Milliseconds before a request to the store is given up; default 30000. */
   readonly timeoutMs?: number
+  /**
+   * Encryption at rest to ask the store for, on every object written, and (SSE-C) to present on
+   * every read. Applied by CreateMultipartUpload, HEAD and the presigned requests of
+   * {@link S3Client.presignRequest}. Default none. See docs/SSE.md.
+   */
+  readonly serverSideEncryption?: ServerSideEncryption
 }
 
 /** A part of a multipart upload, as ListParts reports it. */
@@ -34,6 +41,14 @@ export interface ObjectHead {
   readonly lastModified: string | undefined
   /** User metadata: names lowercase, without `x-amz-meta-`. */
   readonly metadata: Record<string, string>
+  /** The encryption at rest the store reports, if it reports any (absent from JSON when `undefined`). */
+  readonly serverSideEncryption: ObjectEncryption | undefined
+}
+
+/** A presigned request: send it to `url` with exactly these `headers` (all of them are signed). */
+export interface PresignedRequest {
+  readonly url: string
+  readonly headers: Record<string, string>
 }
 
 /** An object in a listing. */
@@ -91,8 +106,9 @@ export class S3Client {
   readonly #credentials: Credentials
   readonly #fetch: typeof fetch
   readonly #timeoutMs: number
+  readonly #sse: SseHeaderTable
 
-  /** @throws {InvalidArgumentError} a malformed endpoint, bucket, region or credentials. */
+  /** @throws {InvalidArgumentError} a malformed endpoint, bucket, region, credentials or `serverSideEncryption`. */
   constructor(options: S3ClientOptions) {
     this.bucket = resolveBucket(options)
     this.#region = options.region
@@ -100,26 +116,53 @@ export class S3Client {
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init))
     this.#timeoutMs = options.timeoutMs ?? 30_000
     if (!Number.isInteger(this.#timeoutMs) || this.#timeoutMs < 1) throw new InvalidArgumentError('timeoutMs must be a positive integer.')
-    // Bad credentials or region fail here, at start-up, rather than on the first request.
+    // Bad credentials, region or SSE settings fail here, at start-up, rather than on the first request.
     checkScope(options)
+    this.#sse = sseHeaderTable(options.serverSideEncryption)
   }
 
   /**
-   * Presigns a request on an object, for a client to send without credentials.
+   * Presigns a request on an object, for a client to send without credentials, and says which
+   * headers it must carry: the given ones plus those of `serverSideEncryption` (for a PUT with a
+   * `partNumber` query, UploadPart's; for any other PUT, PutObject's; for GET and HEAD, SSE-C's key).
+   * All of them are signed, so a client that drops one is refused.
    *
    * @param headers headers the client must send with exactly these values (signed).
-   * @throws {InvalidArgumentError} a bad key or `expiresIn` outside 1..604800.
+   * @throws {InvalidArgumentError} a bad key or `expiresIn` outside 1..604800, or an SSE header
+   *   given while `serverSideEncryption` is set (the option decides them).
+   * @example
+   * const { url, headers } = await s3.presignRequest('GET', 'a.bin', { expiresIn: 900 })
+   * const response = await fetch(url, { headers })
+   */
+  async presignRequest(
+    method: 'GET' | 'HEAD' | 'PUT',
+    key: string,
+    options: { expiresIn: number; query?: Query; headers?: Readonly<Record<string, string>> },
+  ): Promise<PresignedRequest> {
+    const url = this.bucket.objectUrl(checkKey(key), options.query)
+    const sse = this.#sse[method !== 'PUT' ? 'read' : options.query?.['partNumber'] === undefined ? 'write' : 'part']
+    const given = options.headers ?? {}
+    const clash = Object.keys(sse).length > 0 ? Object.keys(given).find(isSseHeader) : undefined
+    if (clash !== undefined) throw new InvalidArgumentError(`Header ${clash} is set by the serverSideEncryption option; do not pass it as well.`)
+    const headers = { ...given, ...sse }
+    return { url: await presignUrl({ method, url, headers, expiresIn: options.expiresIn, region: this.#region, credentials: this.#credentials }), headers }
+  }
+
+  /**
+   * Presigns a request on an object and returns only its URL. With `serverSideEncryption` set the
+   * request needs headers as well: use {@link S3Client.presignRequest}, which returns them.
+   *
+   * @param headers headers the client must send with exactly these values (signed).
+   * @throws {InvalidArgumentError} as {@link S3Client.presignRequest}.
    * @example
    * const url = await s3.presignObject('GET', 'a.bin', { expiresIn: 900 })
    */
-  presignObject(method: 'GET' | 'HEAD' | 'PUT', key: string, options: { expiresIn: number; query?: Query; headers?: Readonly<Record<string, string>> }): Promise<string> {
-    const url = this.bucket.objectUrl(checkKey(key), options.query)
-    const signing = { method, url, expiresIn: options.expiresIn, region: this.#region, credentials: this.#credentials }
-    return presignUrl(options.headers === undefined ? signing : { ...signing, headers: options.headers })
+  async presignObject(method: 'GET' | 'HEAD' | 'PUT', key: string, options: { expiresIn: number; query?: Query; headers?: Readonly<Record<string, string>> }): Promise<string> {
+    return (await this.presignRequest(method, key, options)).url
   }
 
   /**
-   * Starts a multipart upload, binding its content type and user metadata.
+   * Starts a multipart upload, binding its content type, user metadata and `serverSideEncryption`.
    *
    * @returns the upload id.
    * @throws {InvalidArgumentError} | {S3Error} | {BadS3ResponseError} | {S3UnreachableError}
@@ -127,7 +170,7 @@ export class S3Client {
    * const uploadId = await s3.createMultipartUpload('a.bin', { metadata: { owner: 'ada' } })
    */
   async createMultipartUpload(key: string, options: ObjectOptions = {}): Promise<string> {
-    const headers = objectHeaders(options)
+    const headers = { ...objectHeaders(options), ...this.#sse.write }
     const body = await this.#send('CreateMultipartUpload', 'POST', this.bucket.objectUrl(checkKey(key), { uploads: '' }), { headers })
     const uploadId = xmlText(body, 'UploadId')
     if (uploadId === undefined || uploadId === '') throw new BadS3ResponseError('CreateMultipartUpload answered without an UploadId.')
@@ -163,7 +206,7 @@ export class S3Client {
 
   /**
    * Completes a multipart upload. Some stores (Ceph 16) answer with an empty ETag; the ETag is then
-   * read with a HEAD.
+   * read with a HEAD (which carries the SSE-C key when `serverSideEncryption` is SSE-C).
    *
    * @returns the object's ETag.
    * @throws {InvalidArgumentError} | {S3Error} (`NoSuchUpload`, `InvalidPart`, `EntityTooSmall`, …) | {BadS3ResponseError} | {S3UnreachableError}
@@ -222,14 +265,14 @@ export class S3Client {
   }
 
   /**
-   * Reads an object's size, ETag, content type and user metadata.
+   * Reads an object's size, ETag, content type, user metadata and encryption at rest.
    *
    * @throws {InvalidArgumentError} | {S3Error} `NoSuchKey` when there is no such object | {S3UnreachableError}
    * @example
    * const { size, metadata } = await s3.headObject('a.bin')
    */
   async headObject(key: string): Promise<ObjectHead> {
-    const response = await this.#request('HeadObject', 'HEAD', this.bucket.objectUrl(checkKey(key)))
+    const response = await this.#request('HeadObject', 'HEAD', this.bucket.objectUrl(checkKey(key)), { headers: { ...this.#sse.read } })
     const metadata: Record<string, string> = {}
     for (const [name, value] of response.headers) {
       if (name.startsWith('x-amz-meta-')) metadata[name.slice('x-amz-meta-'.length)] = value
@@ -242,6 +285,7 @@ export class S3Client {
       contentType: response.headers.get('content-type') ?? undefined,
       lastModified: response.headers.get('last-modified') ?? undefined,
       metadata,
+      serverSideEncryption: readObjectEncryption(response.headers),
     }
   }
 

@@ -3,7 +3,7 @@
 // is used with plain fetch, as a browser would, and RGW verifies every signature.
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import { S3Client, createPresignHandler } from '../src/index.js'
-import { type Answer, type S3Env, MiB, bytes, call, countingFetch, errorCode, field, handlerFor, runPrefix, s3Env, sleep } from './helpers.js'
+import { type S3Env, MiB, bytes, call, countingFetch, errorCode, field, handlerFor, partUrls, runPrefix, s3Env, sleep } from './helpers.js'
 
 let env: S3Env
 let s3: S3Client
@@ -23,18 +23,6 @@ afterAll(async () => {
   for (const upload of await s3.listMultipartUploads(prefix)) await s3.abortMultipartUpload(upload.key, upload.uploadId)
   for (const object of (await s3.listObjectsV2({ prefix })).objects) await s3.deleteObject(object.key)
 })
-
-function partUrls(answer: Answer): Map<number, string> {
-  const urls = answer.body['urls']
-  if (!Array.isArray(urls)) throw new Error(`no urls in ${JSON.stringify(answer.body)}`)
-  return new Map(
-    urls.map((entry: unknown): [number, string] => {
-      if (typeof entry !== 'object' || entry === null || !('partNumber' in entry) || !('url' in entry)) throw new Error('bad url entry')
-      if (typeof entry.partNumber !== 'number' || typeof entry.url !== 'string') throw new Error('bad url entry')
-      return [entry.partNumber, entry.url]
-    }),
-  )
-}
 
 // The metadata mirror as @bucketseal/core writes it: full `x-amz-meta-` names, base64 and JSON values.
 const MIRROR = {

@@ -94,6 +94,35 @@ export function field(answer: Answer, name: string): string {
   return value
 }
 
+/** A string-to-string record field of an answer (`headers`); throws when it is anything else. */
+export function headersOf(value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`not a headers object: ${JSON.stringify(value)}`)
+  const out: Record<string, string> = {}
+  for (const [name, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw new Error(`header ${name} is not a string`)
+    out[name] = v
+  }
+  return out
+}
+
+/** The part requests of a `signParts` answer, by part number, in the answer's order. */
+export function signedParts(answer: Answer): Map<number, { url: string; headers: Record<string, string> }> {
+  const urls = answer.body['urls']
+  if (!Array.isArray(urls)) throw new Error(`no urls in ${JSON.stringify(answer.body)}`)
+  return new Map(
+    urls.map((entry: unknown): [number, { url: string; headers: Record<string, string> }] => {
+      if (typeof entry !== 'object' || entry === null || !('partNumber' in entry) || !('url' in entry) || !('headers' in entry)) throw new Error('bad url entry')
+      if (typeof entry.partNumber !== 'number' || typeof entry.url !== 'string') throw new Error('bad url entry')
+      return [entry.partNumber, { url: entry.url, headers: headersOf(entry.headers) }]
+    }),
+  )
+}
+
+/** The part URLs of a `signParts` answer, by part number (for parts that need no headers). */
+export function partUrls(answer: Answer): Map<number, string> {
+  return new Map(Array.from(signedParts(answer), ([partNumber, { url }]) => [partNumber, url]))
+}
+
 /** Deterministic pseudo-random bytes (xorshift32), so failures reproduce. */
 export function bytes(length: number, seed: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(length)
