@@ -13,6 +13,9 @@ import type { Plugin } from 'vite'
 import type { BrowserCommand } from 'vitest/node'
 import { type FaultProxy, type FaultRule, type ProxyStats, startFaultProxy } from './fault-proxy.ts'
 
+/** A fixed SSE-C customer key for the tests (a store-side key; it never protects real data). */
+const SSE_C_TEST_KEY = new Uint8Array(32).map((_, i) => (i * 7 + 3) & 255)
+
 /** Object keys the test hook allows; anything else is denied (to test the authorization hook). */
 export const ALLOWED_PREFIX = 'test/'
 
@@ -76,8 +79,22 @@ export function s3HarnessPlugin(): Plugin {
         basePath: '/api/s3',
       })
       const listener = toNodeListener(handler)
+      // The same store with SSE-C as a second layer: the server's customer key is signed into every
+      // part, GET and HEAD the browser makes.
+      const ssec = toNodeListener(
+        createPresignHandler({
+          endpoint: p.url,
+          region: e.region,
+          bucket: e.bucket,
+          credentials: { accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey },
+          authorize: ({ key }) => key.startsWith(ALLOWED_PREFIX),
+          basePath: '/api/s3-ssec',
+          serverSideEncryption: { mode: 'SSE-C', key: SSE_C_TEST_KEY },
+        }),
+      )
       server.middlewares.use((req, res, next) => {
         if (req.url?.startsWith('/api/s3/') === true) listener(req, res)
+        else if (req.url?.startsWith('/api/s3-ssec/') === true) ssec(req, res)
         else next()
       })
       server.httpServer?.once('close', () => void p.close())

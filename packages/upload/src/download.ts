@@ -27,6 +27,7 @@ import {
 import { TransferError, abortError } from './errors.js'
 import { type GetOptions, type RangeJob, getBytes } from './fetch-range.js'
 import { type Runner, defaultConcurrency, inlineRunner, workerPool } from './pool.js'
+import type { SignedRequest } from './http.js'
 import type { Signer } from './signer.js'
 
 export interface DownloadOptions {
@@ -77,8 +78,8 @@ function getOptions(options: DownloadOptions): GetOptions {
 }
 
 /** Caches the presigned GET URL; re-signs when asked for a fresh one (after a 403). */
-function urlSource(signer: Signer, objectKey: string): (fresh: boolean) => Promise<string> {
-  let url: Promise<string> | null = null
+export function urlSource(signer: Signer, objectKey: string): (fresh: boolean) => Promise<SignedRequest> {
+  let url: Promise<SignedRequest> | null = null
   return (fresh) => {
     if (url === null || fresh) url = signer.signGet(objectKey)
     return url

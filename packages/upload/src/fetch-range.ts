@@ -5,7 +5,7 @@
  */
 import { type Layout, type ObjectKey, TruncatedError, decryptRange, planRange } from '@bucketseal/core'
 import { TransferError, abortError } from './errors.js'
-import { backoff, checkUrl, isRetryable, s3ErrorSummary, sleep } from './http.js'
+import { type SignedRequest, backoff, checkUrl, isRetryable, s3ErrorSummary, sleep } from './http.js'
 
 export interface RangeJob {
   readonly key: ObjectKey
@@ -18,8 +18,8 @@ export interface RangeJob {
 }
 
 export interface RangeCallbacks {
-  /** A presigned GET URL for the object; `fresh` after a 403 (expired URL). */
-  sign(fresh: boolean): Promise<string>
+  /** A presigned GET for the object (URL and headers to send); `fresh` after a 403 (expired URL). */
+  sign(fresh: boolean): Promise<SignedRequest>
   /** Ciphertext bytes received for this range so far. */
   progress?(received: number): void
 }
@@ -68,7 +68,7 @@ export interface GetOptions {
  * only when the object is shorter; the caller decides what that means.
  * @throws {TransferError} NETWORK, REQUEST_REJECTED, ABORTED, INSECURE_URL
  */
-export async function getBytes(sign: (fresh: boolean) => Promise<string>, start: number, end: number, options: GetOptions = {}): Promise<Uint8Array> {
+export async function getBytes(sign: (fresh: boolean) => Promise<SignedRequest>, start: number, end: number, options: GetOptions = {}): Promise<Uint8Array> {
   const { signal } = options
   const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init))
   const retries = options.retries ?? 5
@@ -77,14 +77,19 @@ export async function getBytes(sign: (fresh: boolean) => Promise<string>, start:
   let last = ''
   for (let attempt = 0; ; attempt++) {
     if (aborted(signal)) throw abortError(signal)
-    const url = await sign(fresh)
+    const request = await sign(fresh)
     fresh = false
-    checkUrl(url, options.dangerouslyAllowInsecureUrls)
+    checkUrl(request.url, options.dangerouslyAllowInsecureUrls)
     let response: Response
     try {
       // no-store: a presigned URL is good for minutes and the bytes are verified anyway, but a range
       // served from the HTTP cache would hide what the store really holds now.
-      response = await fetchImpl(url, { headers: { range: `bytes=${start}-${end - 1}` }, cache: 'no-store', ...(signal ? { signal } : {}) })
+      response = await fetchImpl(request.url, {
+        // The signed headers (SSE-C, say) as given; the range is not signed, so any range works.
+        headers: { ...request.headers, range: `bytes=${start}-${end - 1}` },
+        cache: 'no-store',
+        ...(signal ? { signal } : {}),
+      })
     } catch {
       if (aborted(signal)) throw abortError(signal)
       last = 'network error'

@@ -19,9 +19,9 @@ import {
 } from '@bucketseal/core'
 import { TransferError } from './errors.js'
 import { getBytes } from './fetch-range.js'
-import { putWithRetry } from './http.js'
+import { type SignedRequest, putWithRetry } from './http.js'
 import { MIN_PART_SIZE } from './parts.js'
-import { type RemoteObject, openRemote } from './download.js'
+import { type RemoteObject, openRemote, urlSource } from './download.js'
 import type { CopyRange, SharingSigner } from './signer.js'
 
 export interface ShareOptions {
@@ -192,12 +192,7 @@ async function rewriteHeader(remote: RemoteObject, header: Uint8Array, options: 
   const bodyStart = remote.header.length
   // Part 1: the new header and enough existing ciphertext to reach S3's 5 MiB minimum (or all of it).
   const firstEnd = bodyStart + Math.min(remote.storedSize - bodyStart, MIN_PART_SIZE)
-  let url: Promise<string> | null = null
-  const signGet = (fresh: boolean): Promise<string> => {
-    if (url === null || fresh) url = signer.signGet(key)
-    return url
-  }
-  const head = await getBytes(signGet, bodyStart, firstEnd, getOpts(options))
+  const head = await getBytes(urlSource(signer, key), bodyStart, firstEnd, getOpts(options))
   if (head.length !== firstEnd - bodyStart) throw new TransferError('BAD_STATE', `The object "${key}" is shorter than expected.`)
   const part1 = new Uint8Array(header.length + head.length)
   part1.set(header, 0)
@@ -208,10 +203,10 @@ async function rewriteHeader(remote: RemoteObject, header: Uint8Array, options: 
     for (let start = firstEnd, n = 2; start < remote.storedSize; start += COPY_PART, n++) {
       ranges.push({ partNumber: n, start, end: Math.min(start + COPY_PART, remote.storedSize) })
     }
-    const signPart = async (): Promise<{ url: string }> => {
-      const u = (await signer.signParts(key, uploadId, [1])).get(1)
-      if (u === undefined) throw new TransferError('BAD_STATE', 'No URL for part 1.')
-      return { url: u }
+    const signPart = async (): Promise<SignedRequest> => {
+      const request = (await signer.signParts(key, uploadId, [1])).get(1)
+      if (request === undefined) throw new TransferError('BAD_STATE', 'No URL for part 1.')
+      return request
     }
     const [etag1, copied] = await Promise.all([
       putWithRetry(signPart, part1, getOpts(options)),

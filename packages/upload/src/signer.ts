@@ -22,12 +22,14 @@ export interface ObjectInfo {
 /** What the uploader and downloader need from a presigning backend. */
 export interface Signer {
   createMultipart(key: string, metadata: Readonly<Record<string, string>>, contentType?: string): Promise<string>
-  signParts(key: string, uploadId: string, partNumbers: readonly number[]): Promise<ReadonlyMap<number, string>>
+  /** Presigned part PUTs, with the headers the browser must send (e.g. SSE-C), by part number. */
+  signParts(key: string, uploadId: string, partNumbers: readonly number[]): Promise<ReadonlyMap<number, SignedRequest>>
   listParts(key: string, uploadId: string): Promise<readonly PartInfo[]>
   complete(key: string, uploadId: string, parts: readonly PartInfo[]): Promise<string>
   abort(key: string, uploadId: string): Promise<void>
   signPut(key: string, metadata: Readonly<Record<string, string>>, contentType?: string): Promise<SignedRequest>
-  signGet(key: string): Promise<string>
+  /** A presigned GET, with the headers the browser must send; any `Range` is added unsigned. */
+  signGet(key: string): Promise<SignedRequest>
   head(key: string): Promise<ObjectInfo>
 }
 
@@ -118,12 +120,12 @@ export function httpSigner(baseUrl: string, options: HttpSignerOptions = {}): Sh
     },
     async signParts(key, uploadId, partNumbers) {
       const urls = field(await call('signParts', { key, uploadId, partNumbers }), 'urls')
-      const out = new Map<number, string>()
+      const out = new Map<number, SignedRequest>()
       if (Array.isArray(urls)) {
         for (const u of urls) {
           const n = field(u, 'partNumber')
           const url = str(field(u, 'url'))
-          if (typeof n === 'number' && url !== undefined) out.set(n, url)
+          if (typeof n === 'number' && url !== undefined) out.set(n, { url, headers: stringRecord(field(u, 'headers')) })
         }
       }
       for (const n of partNumbers) if (!out.has(n)) throw new TransferError('BAD_STATE', `The presigning server returned no URL for part ${n}.`)
@@ -141,14 +143,11 @@ export function httpSigner(baseUrl: string, options: HttpSignerOptions = {}): Sh
     },
     async signPut(key, metadata, contentType) {
       const res = await call('signPut', { key, metadata, contentType })
-      const url = reqStr(field(res, 'url'), 'url')
-      const headers = field(res, 'headers')
-      const h: Record<string, string> = {}
-      if (typeof headers === 'object' && headers !== null) for (const [k, v] of Object.entries(headers)) if (typeof v === 'string') h[k] = v
-      return { url, headers: h }
+      return { url: reqStr(field(res, 'url'), 'url'), headers: stringRecord(field(res, 'headers')) }
     },
     async signGet(key) {
-      return reqStr(field(await call('signGet', { key }), 'url'), 'url')
+      const res = await call('signGet', { key })
+      return { url: reqStr(field(res, 'url'), 'url'), headers: stringRecord(field(res, 'headers')) }
     },
     async replaceMetadata(key, metadata) {
       await call('replaceMetadata', { key, metadata })
@@ -173,13 +172,18 @@ export function httpSigner(baseUrl: string, options: HttpSignerOptions = {}): Sh
     async head(key) {
       const res = await call('head', { key })
       const size = field(res, 'size')
-      const meta = field(res, 'metadata')
-      const metadata: Record<string, string> = {}
-      if (typeof meta === 'object' && meta !== null) for (const [k, v] of Object.entries(meta)) if (typeof v === 'string') metadata[k] = v
+      const metadata = stringRecord(field(res, 'metadata'))
       if (typeof size !== 'number') throw new TransferError('BAD_STATE', 'The presigning server returned no object size.')
       return { size, etag: str(field(res, 'etag')) ?? '', metadata }
     },
   }
+}
+
+/** The string-valued members of a JSON object (`{}` for anything else: older servers send none). */
+function stringRecord(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (typeof value === 'object' && value !== null) for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v
+  return out
 }
 
 function parsePartList(parts: unknown): PartInfo[] {

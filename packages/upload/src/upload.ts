@@ -344,7 +344,7 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
       if (state.etags[n] === undefined) queue.push(n)
       else emit.preset(n)
     }
-    const urls = new Map<number, string>()
+    const urls = new Map<number, SignedRequest>()
     // Saves are serialized: IndexedDB writes of the whole record must not interleave.
     let saving: Promise<void> = Promise.resolve()
     const update = (change: (s: UploadState) => UploadState): Promise<void> => {
@@ -357,17 +357,17 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
     const callbacks: PartCallbacks = {
       async sign(number, fresh): Promise<SignedRequest> {
         if (fresh) urls.delete(number)
-        let url = urls.get(number)
-        if (url === undefined) {
+        let request = urls.get(number)
+        if (request === undefined) {
           // Sign the next parts in the same round trip (at most 20, as URLs expire).
           const batch = [number, ...queue.slice(0, 19)].filter((n, i, a) => a.indexOf(n) === i)
           const signed = await options.signer.signParts(state.objectKey, state.uploadId, batch)
-          for (const [n, u] of signed) urls.set(n, u)
-          url = urls.get(number)
+          for (const [n, r] of signed) urls.set(n, r)
+          request = urls.get(number)
         }
         urls.delete(number)
-        if (url === undefined) throw new TransferError('BAD_STATE', `No URL for part ${number}.`)
-        return { url }
+        if (request === undefined) throw new TransferError('BAD_STATE', `No URL for part ${number}.`)
+        return request
       },
       async sealing(number, digest) {
         const known = state.digests[number]

@@ -58,10 +58,10 @@ describe('worker pool', () => {
       const layout = { headerLength: 0, chunkSize: 1024, plaintextLength: 5000 }
       // Any bytes served from localhost stand in for a damaged object: here, this test file itself.
       const url = new URL('./parts.test.ts', import.meta.url).href
-      const error: unknown = await pool.downloadRange('r1', { key, layout, start: 0, end: 10, retries: 0 }, { sign: async () => url }).catch((e: unknown) => e)
+      const error: unknown = await pool.downloadRange('r1', { key, layout, start: 0, end: 10, retries: 0 }, { sign: async () => ({ url }) }).catch((e: unknown) => e)
       expect(error).toMatchObject({ code: 'TAMPERED', chunkIndex: 0, name: 'TamperedError' })
       await expect(
-        pool.downloadRange('r2', { key, layout, start: 0, end: 10, retries: 0 }, { sign: async () => 'http://example.com/x' }),
+        pool.downloadRange('r2', { key, layout, start: 0, end: 10, retries: 0 }, { sign: async () => ({ url: 'http://example.com/x' }) }),
       ).rejects.toMatchObject({ code: 'INSECURE_URL' })
     } finally {
       pool.close()
