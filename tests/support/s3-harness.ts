@@ -143,4 +143,21 @@ const putStored: BrowserCommand<[key: string, base64: string, metadata: Record<s
   await putObject(key, new Uint8Array(Buffer.from(base64, 'base64')), metadata)
 }
 
-export const s3HarnessCommands = { setFaults, proxyStats, resetProxyStats, pendingMultipartUploads, flipStoredByte, truncateStored, putStored }
+/** Replaces a stored object's user metadata (body kept): an attacker who can write metadata. */
+const setStoredMetadata: BrowserCommand<[key: string, metadata: Record<string, string>]> = async (_ctx, key, metadata) => {
+  await putObject(key, await getObject(key), metadata)
+}
+/** The stored object's bytes, base64: to check what a rewrite kept. */
+const getStored: BrowserCommand<[key: string]> = async (_ctx, key) => Buffer.from(await getObject(key)).toString('base64')
+
+export const s3HarnessCommands = {
+  setFaults,
+  proxyStats,
+  resetProxyStats,
+  pendingMultipartUploads,
+  flipStoredByte,
+  truncateStored,
+  putStored,
+  setStoredMetadata,
+  getStored,
+}

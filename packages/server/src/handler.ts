@@ -13,7 +13,19 @@ import type { ServerSideEncryption } from './sse.js'
 import { MAX_PART_NUMBER, checkCompletedParts, checkContentType, checkKey, checkMetadata, checkPartNumbers, checkRange, checkUploadId } from './validate.js'
 
 /** The actions of the handler, each at `POST <basePath>/<action>`. */
-export type Action = 'createMultipart' | 'signParts' | 'listParts' | 'complete' | 'abort' | 'signPut' | 'signGet' | 'signHead' | 'head'
+export type Action =
+  | 'createMultipart'
+  | 'signParts'
+  | 'listParts'
+  | 'complete'
+  | 'abort'
+  | 'signPut'
+  | 'signGet'
+  | 'signHead'
+  | 'head'
+  | 'replaceMetadata'
+  | 'copyParts'
+  | 'list'
 
 /** What the `authorize` hook is asked about. */
 export interface AuthorizeContext {
@@ -82,7 +94,7 @@ export type HandlerErrorCode =
   /** 500: anything else (the hook threw, a bug); details stay in the server. */
   | 'INTERNAL'
 
-const ACTIONS: readonly Action[] = ['createMultipart', 'signParts', 'listParts', 'complete', 'abort', 'signPut', 'signGet', 'signHead', 'head']
+const ACTIONS: readonly Action[] = ['createMultipart', 'signParts', 'listParts', 'complete', 'abort', 'signPut', 'signGet', 'signHead', 'head', 'replaceMetadata', 'copyParts', 'list']
 const isAction = (name: string): name is Action => ACTIONS.some((action) => action === name)
 const MAX_BODY_BYTES = 1 << 20
 type Json = Record<string, unknown>
@@ -102,6 +114,9 @@ type Json = Record<string, unknown>
  * | `signGet` | `{ key, range? }` | `{ url, headers }`: send these headers (with `range`, it is among them as `range`) |
  * | `signHead` | `{ key }` | `{ url, headers }`: send these headers |
  * | `head` | `{ key }` | `{ size, etag, contentType, lastModified, metadata, serverSideEncryption? }` |
+ * | `replaceMetadata` | `{ key, metadata?, contentType?, etag? }` | `{ etag }`: a copy onto itself, metadata replaced (pinned to `etag`) |
+ * | `copyParts` | `{ key, uploadId, etag, parts: [{ partNumber, start, end }] }` | `{ parts: [{ partNumber, etag }] }`: UploadPartCopy of the object's own bytes `[start, end)` |
+ * | `list` | `{ key: prefix, continuationToken? }` | `{ objects: [{ key, size }], continuationToken? }` |
  *
  * `headers` is `{}` unless the request needs some (content type, metadata, a range, or the SSE
  * headers of `serverSideEncryption`); every header in it is signed, so the store refuses the request
@@ -180,6 +195,32 @@ export function createPresignHandler(options: PresignHandlerOptions): (request: 
         return async () => ({ ...(await s3.presignRequest('HEAD', key, { expiresIn })) })
       case 'head':
         return async () => ({ ...(await s3.headObject(key)) })
+      case 'replaceMetadata': {
+        const object = { ...optional(body, 'contentType', checkContentType), ...optional(body, 'metadata', checkMetadata) }
+        const { etag } = optional(body, 'etag', checkEtagInput)
+        return async () => s3.replaceMetadata(key, { ...object, ...(etag === undefined ? {} : { ifMatch: etag }) })
+      }
+      case 'copyParts': {
+        const uploadId = checkUploadId(body['uploadId'])
+        const etag = checkEtagInput(body['etag'])
+        const ranges = checkCopyRanges(body['parts'], maxPartUrls)
+        return async () => ({
+          parts: await Promise.all(
+            ranges.map(async (r) => ({ partNumber: r.partNumber, ...(await s3.uploadPartCopy(key, uploadId, r.partNumber, key, r.start, r.end, etag)) })),
+          ),
+        })
+      }
+      case 'list': {
+        // `key` is the prefix: the hook decides which prefixes a caller may list.
+        const { continuationToken } = optional(body, 'continuationToken', checkToken)
+        return async () => {
+          const page = await s3.listObjectsV2({ prefix: key, ...(continuationToken === undefined ? {} : { continuationToken }) })
+          return {
+            objects: page.objects.map((o) => ({ key: o.key, size: o.size })),
+            ...(page.nextContinuationToken === undefined ? {} : { continuationToken: page.nextContinuationToken }),
+          }
+        }
+      }
     }
   }
 
@@ -278,3 +319,42 @@ function errorResponse(error: unknown): Response {
   // Anything else may carry details of the server's internals: say nothing specific.
   return failure(500, 'INTERNAL', 'The server failed to handle this request.')
 }
+
+function checkEtagInput(value: unknown): string {
+  if (typeof value !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(value)) throw new InvalidArgumentError('etag must be the ETag the store gave.')
+  return value
+}
+
+function checkToken(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 1024) throw new InvalidArgumentError('continuationToken must be the token of the previous page.')
+  return value
+}
+
+interface CopyRangeInput {
+  readonly partNumber: number
+  readonly start: number
+  readonly end: number
+}
+
+/** `parts` of `copyParts`: `[{ partNumber, start, end }]`, object bytes `[start, end)`, 5 GiB at most each. */
+function checkCopyRanges(value: unknown, max: number): CopyRangeInput[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > max) {
+    throw new InvalidArgumentError(`parts must list 1 to ${max} copy ranges.`, 'INVALID_PARTS')
+  }
+  return value.map((entry: unknown) => {
+    if (typeof entry !== 'object' || entry === null) throw new InvalidArgumentError('Each copy range must be an object.', 'INVALID_PARTS')
+    const r = new Map(Object.entries(entry))
+    const partNumber = r.get('partNumber')
+    const start = r.get('start')
+    const end = r.get('end')
+    if (typeof partNumber !== 'number' || !Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
+      throw new InvalidArgumentError('A copy range has a bad partNumber.', 'INVALID_PART_NUMBER')
+    }
+    if (typeof start !== 'number' || typeof end !== 'number' || !Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end <= start || end - start > MAX_COPY_PART) {
+      throw new InvalidArgumentError('A copy range must be [start, end) with 0 ≤ start < end and at most 5 GiB.', 'INVALID_PARTS')
+    }
+    return { partNumber, start, end }
+  })
+}
+
+const MAX_COPY_PART = 5 * 1024 * 1024 * 1024

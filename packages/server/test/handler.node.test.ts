@@ -254,6 +254,9 @@ describe('authorization hook', () => {
       ['signGet', { key }],
       ['signHead', { key }],
       ['head', { key }],
+      ['replaceMetadata', { key, metadata: {} }],
+      ['copyParts', { key, uploadId: 'x', etag: '"e"', parts: [{ partNumber: 2, start: 0, end: 10 }] }],
+      ['list', { key }],
     ] as const
     for (const [action, body] of actions) {
       const denied = await call(guarded, action, body, { headers: { 'content-type': 'application/json', 'x-user': 'mallory' } })

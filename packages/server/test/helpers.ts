@@ -1,6 +1,7 @@
 /// <reference types="node" />
 // Shared fixtures for the tests that talk to the real RGW that scripts/test.sh starts.
-import { type PresignHandlerOptions, createPresignHandler } from '../src/index.js'
+import { afterAll, beforeEach } from 'vitest'
+import { type PresignHandlerOptions, S3Client, createPresignHandler } from '../src/index.js'
 
 /** The S3 server the test command started (scripts/rgw.sh), from the environment. */
 export interface S3Env {
@@ -143,4 +144,37 @@ export const MiB = 1024 * 1024
 /** Waits `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/**
+ * Registers the per-file RGW fixture: a fresh env, client and handler before each test (so a missing
+ * S3_* variable fails every test with the reason, none is skipped), and removal of everything under
+ * `prefix` afterwards (the store is shared and RAM-backed).
+ */
+export function useRgw(prefix: string): { readonly env: S3Env; readonly s3: S3Client; readonly handler: (request: Request) => Promise<Response> } {
+  let state: { env: S3Env; s3: S3Client; handler: (request: Request) => Promise<Response> } | undefined
+  beforeEach(() => {
+    const env = s3Env()
+    state = { env, s3: new S3Client(env), handler: handlerFor(env, prefix) }
+  })
+  afterAll(async () => {
+    if (state === undefined) return
+    for (const upload of await state.s3.listMultipartUploads(prefix)) await state.s3.abortMultipartUpload(upload.key, upload.uploadId)
+    for (const object of (await state.s3.listObjectsV2({ prefix })).objects) await state.s3.deleteObject(object.key)
+  })
+  const get = (): NonNullable<typeof state> => {
+    if (state === undefined) throw new Error('useRgw: used outside a test')
+    return state
+  }
+  return {
+    get env() {
+      return get().env
+    },
+    get s3() {
+      return get().s3
+    },
+    get handler() {
+      return get().handler
+    },
+  }
 }

@@ -157,7 +157,8 @@ export function httpSigner(baseUrl: string, options: HttpSignerOptions = {}): Sh
       return parsePartList(parts)
     },
     async list(prefix, continuationToken) {
-      const res = await call('list', { prefix, ...(continuationToken === undefined ? {} : { continuationToken }) })
+      // The prefix travels as `key`, so the server's authorization hook sees what is listed.
+      const res = await call('list', { key: prefix, ...(continuationToken === undefined ? {} : { continuationToken }) })
       const objects = field(res, 'objects')
       const next = str(field(res, 'continuationToken'))
       const list: ListedObject[] = Array.isArray(objects)

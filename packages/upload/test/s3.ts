@@ -26,6 +26,8 @@ declare module 'vitest/browser' {
     flipStoredByte(key: string, offset: number): Promise<void>
     truncateStored(key: string, length: number): Promise<void>
     putStored(key: string, base64: string, metadata: Record<string, string>): Promise<void>
+    setStoredMetadata(key: string, metadata: Record<string, string>): Promise<void>
+    getStored(key: string): Promise<string>
   }
 }
 
