@@ -71,6 +71,21 @@ export default defineConfig({
           },
         },
       },
+      {
+        extends: true,
+        test: {
+          // The demo app driven in Chromium by playwright-core (tests/e2e/, Node side): one journey
+          // whose steps depend on each other, so its files run one at a time, after the other
+          // projects (groupOrder) so they do not compete for the two cores.
+          name: 'e2e',
+          environment: 'node',
+          include: ['tests/e2e/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 });
