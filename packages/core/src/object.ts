@@ -131,8 +131,9 @@ export async function withDataKey<T>(
   keys: IdentityInput | readonly IdentityInput[],
   use: (dek: Uint8Array, contentKey: CryptoKey) => Promise<T>,
 ): Promise<T> {
+  // No keys at all (a browser whose store is empty) is the plainest wrong key: the error then names
+  // the key ids the object needs, which is what an app must tell its user.
   const list = Array.isArray(keys) ? keys : [keys]
-  if (list.length === 0) throw new InvalidArgumentError('Give at least one key to decrypt with.')
   const identities = list.map(toIdentity)
   let mismatch: BucketsealError | null = null
   for (const identity of identities) {

@@ -165,6 +165,8 @@ describe.each([0, 1])('tampering, sample %i', (which) => {
     expect(error.message).toContain(error.keyIds[0])
     const other = await otherRsaPair()
     expect(await codeOf(() => collect(streamOf(s.sealed).pipeThrough(decryptStream([stranger, other]))))).toBe('WRONG_KEY')
+    // No keys at all (an empty key store) is a wrong key too, and still says which key is needed.
+    await expect(decrypt(s.sealed, [])).rejects.toMatchObject({ code: 'WRONG_KEY', keyIds: error.keyIds })
   })
 })
 

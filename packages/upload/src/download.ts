@@ -285,6 +285,11 @@ export const DEFAULT_MAX_BLOB_SIZE = 512 * 1024 * 1024
 export interface SaveOptions {
   /** File name offered in the save dialog; default the sealed name or the object key. */
   readonly suggestedName?: string
+  /**
+   * A file the app already opened, e.g. with `showSaveFilePicker` in its click handler: browsers
+   * allow the picker only within a few seconds of the click, and `download()` may take longer.
+   */
+  readonly writable?: WritableStream<Uint8Array>
   /** Limit for the in-memory fallback. Default 512 MiB. */
   readonly maxBlobSize?: number
 }
@@ -307,6 +312,10 @@ function hasSavePicker(g: unknown): g is SaveFilePickerWindow {
  */
 export async function saveDownload(dl: Download, options: SaveOptions = {}): Promise<SaveResult> {
   const name = options.suggestedName ?? dl.object.metadata?.name ?? dl.object.objectKey
+  if (options.writable !== undefined) {
+    await dl.stream.pipeTo(options.writable)
+    return { kind: 'file' }
+  }
   const g: unknown = globalThis
   if (hasSavePicker(g)) {
     const handle = await g.showSaveFilePicker({ suggestedName: name })

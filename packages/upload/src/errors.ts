@@ -25,11 +25,17 @@ export type TransferErrorCode =
 export class TransferError extends BucketsealError<TransferErrorCode> {
   /** HTTP status, when the error comes from a response. */
   readonly status: number | undefined
+  /**
+   * Who refused or failed, when a response says: the app's presigning backend (`signer`: its
+   * authorization hook, say) or the storage server (`store`: an expired URL, say).
+   */
+  readonly source: 'signer' | 'store' | undefined
 
-  constructor(code: TransferErrorCode, message: string, options?: { status?: number; cause?: unknown }) {
+  constructor(code: TransferErrorCode, message: string, options?: { status?: number; source?: 'signer' | 'store'; cause?: unknown }) {
     super(code, message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'TransferError'
     this.status = options?.status
+    this.source = options?.source
   }
 }
 

@@ -123,6 +123,7 @@ export async function getBytes(sign: (fresh: boolean) => Promise<SignedRequest>,
       const missing = response.status === 404 ? ' The object does not exist (or was deleted).' : ''
       throw new TransferError('REQUEST_REJECTED', `The storage server refused the download (HTTP ${response.status}${summary ? `, ${summary}` : ''}).${missing}`, {
         status: response.status,
+        source: 'store',
       })
     }
     last = `HTTP ${response.status}`

@@ -120,6 +120,11 @@ export interface PutPartOptions extends RetryOptions {
   readonly onProgress?: (loaded: number) => void
   /** A seam for tests; defaults to {@link xhrPut}. */
   readonly put?: typeof xhrPut
+  /**
+   * Whether the answer must carry a readable ETag (default true): multipart completion needs it. A
+   * single PUT does not, and failing it would report an upload that in fact landed.
+   */
+  readonly requireEtag?: boolean
 }
 
 export interface SignedRequest {
@@ -150,6 +155,8 @@ export async function putWithRetry(
     const request = await sign(fresh)
     fresh = false
     checkUrl(request.url, options.dangerouslyAllowInsecureUrls)
+    // A new attempt sends the body again: progress starts over rather than showing a refused attempt as sent.
+    if (attempt > 0) options.onProgress?.(0)
     let result: HttpResult
     try {
       result = await put(request.url, body, request.headers ?? {}, options.signal, options.onProgress ?? (() => undefined))
@@ -161,14 +168,14 @@ export async function putWithRetry(
       continue
     }
     if (result.status >= 200 && result.status < 300) {
-      if (result.etag === null || result.etag === '') {
+      if ((result.etag === null || result.etag === '') && options.requireEtag !== false) {
         throw new TransferError(
           'MISSING_ETAG',
           'The storage server accepted the part but the browser cannot read its ETag header. Add "ETag" to ExposeHeaders in the bucket\'s CORS configuration.',
           { status: result.status },
         )
       }
-      return result.etag
+      return result.etag ?? ''
     }
     const summary = s3ErrorSummary(result.body)
     if (result.status === 403 && !resigned) {
@@ -179,6 +186,7 @@ export async function putWithRetry(
     if (!isRetryable(result.status)) {
       throw new TransferError('REQUEST_REJECTED', `The storage server refused the upload (HTTP ${result.status}${summary ? `, ${summary}` : ''}).`, {
         status: result.status,
+        source: 'store',
       })
     }
     last = `HTTP ${result.status}${summary ? ` (${summary})` : ''}`

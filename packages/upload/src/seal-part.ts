@@ -105,6 +105,8 @@ export async function uploadPart(job: PartJob, callbacks: PartCallbacks, signal?
     dangerouslyAllowInsecureUrls: job.dangerouslyAllowInsecureUrls,
     retries: job.retries,
     onProgress: (loaded) => callbacks.progress(job.number, plainSize, Math.min(loaded, body.length)),
+    // A single-PUT object is complete when the store accepts it; only multipart needs the ETag.
+    requireEtag: !job.plan.single,
     ...(put === undefined ? {} : { put }),
   })
 }

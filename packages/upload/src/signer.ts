@@ -110,7 +110,7 @@ export function httpSigner(baseUrl: string, options: HttpSignerOptions = {}): Sh
       throw new TransferError(
         isRetryable(response.status) ? 'NETWORK' : 'REQUEST_REJECTED',
         `The presigning server refused "${action}" (${code}): ${message}`,
-        { status: response.status },
+        { status: response.status, source: 'signer' },
       )
     }
   }

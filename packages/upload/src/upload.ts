@@ -118,6 +118,8 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
   let cancelled = false
   let active: { objectKey: string; uploadId: string; resumeKey: string; store: UseStore } | null = null
   const inflight = new Set<number>()
+  /** Parts abandoned by pause(): they go back in the queue even if resume() came first. */
+  const pausedParts = new Set<number>()
 
   const onExternalAbort = (): void => void task.cancel()
   options.signal?.addEventListener('abort', onExternalAbort, { once: true })
@@ -131,7 +133,10 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
       if (paused || cancelled) return
       paused = true
       gate = new Promise((resolve) => (release = resolve))
-      for (const n of inflight) runner?.cancel(`part-${n}`)
+      for (const n of inflight) {
+        pausedParts.add(n)
+        runner?.cancel(`part-${n}`)
+      }
     },
     resume() {
       if (!paused) return
@@ -398,7 +403,8 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
           emit.done(number)
         } catch (e) {
           emit.reset(number)
-          if (paused && !cancelled && e instanceof Error && 'code' in e && e.code === 'ABORTED') {
+          const abandoned = pausedParts.delete(number)
+          if (abandoned && !cancelled && e instanceof Error && 'code' in e && e.code === 'ABORTED') {
             queue.unshift(number)
             continue
           }

@@ -53,7 +53,7 @@ if (base !== undefined) {
       const value = typeof wrapped === 'object' && wrapped !== null && 'value' in wrapped ? wrapped.value : wrapped
       if (!(value instanceof Error)) return [{ isError: false, value }, []]
       const extra: Record<string, unknown> = {}
-      for (const name of ['status', 'keyIds', 'chunkIndex'] as const) {
+      for (const name of ['status', 'source', 'keyIds', 'chunkIndex'] as const) {
         if (name in value) extra[name] = Reflect.get(value, name)
       }
       const code = 'code' in value && typeof value.code === 'string' ? value.code : undefined
@@ -64,8 +64,11 @@ if (base !== undefined) {
       if (!isSerializedError(s)) throw typeof s === 'object' && s !== null && 'value' in s ? s.value : s
       let error: Error
       if (s.name === 'TransferError' && s.code !== undefined && isTransferCode(s.code)) {
-        const status = s.extra.status
-        error = new TransferError(s.code, s.message, typeof status === 'number' ? { status } : undefined)
+        const { status, source } = s.extra
+        error = new TransferError(s.code, s.message, {
+          ...(typeof status === 'number' ? { status } : {}),
+          ...(source === 'signer' || source === 'store' ? { source } : {}),
+        })
       } else if (s.code !== undefined && isCoreCode(s.code)) {
         error = Object.assign(new BucketsealError(s.code, s.message), s.extra)
       } else if (s.code !== undefined) {
