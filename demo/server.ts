@@ -5,8 +5,8 @@
  * byte of plaintext.
  *
  *   GET  /api/config    which store is in use (no secrets)
- *   GET  /api/objects   the demo's objects with their header mirror (server/objects.ts)
- *   POST /api/s3/<action>  createMultipart, signParts, listParts, complete, abort, signPut, signGet, head, …
+ *   GET  /api/objects   the demo's objects with their header mirror and SSE mode (server/objects.ts)
+ *   POST /api/s3/<action>  createMultipart, signParts, …, head, replaceMetadata and copyParts (sharing), …
  *
  * Run it with ./scripts/demo.sh (which starts a local Ceph RGW), or `node demo/start.mjs` with the
  * `S3_*` variables of any S3-compatible store set.
@@ -58,6 +58,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     bucket: store.bucket,
     credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey },
     ...(store.forcePathStyle === undefined ? {} : { forcePathStyle: store.forcePathStyle }),
+    // Off unless S3_SSE asks: the store then encrypts the (already encrypted) objects at rest too.
+    ...(store.serverSideEncryption === undefined ? {} : { serverSideEncryption: store.serverSideEncryption }),
   }
   const prefix = options.prefix ?? OBJECT_PREFIX
   const presign = createPresignHandler({
@@ -117,7 +119,8 @@ export async function main(): Promise<void> {
   const store = storeFromEnv(process.env)
   const { PORT, HOST } = process.env
   const demo = await startDemo({ store, ...(PORT ? { port: Number(PORT) } : {}), ...(HOST ? { host: HOST } : {}) })
-  console.log(`\n  Bucketseal demo: ${demo.url}\n  store: ${store.label} (${store.endpoint}, bucket ${store.bucket})\n  Ctrl-C stops it.\n`)
+  const sse = store.serverSideEncryption === undefined ? '' : `, server-side encryption ${store.serverSideEncryption.mode}`
+  console.log(`\n  Bucketseal demo: ${demo.url}\n  store: ${store.label} (${store.endpoint}, bucket ${store.bucket}${sse})\n  Ctrl-C stops it.\n`)
   const stop = (): void => void demo.close().then(() => process.exit(0))
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)

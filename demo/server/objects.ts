@@ -1,9 +1,10 @@
 /**
- * `GET /api/objects`: the demo's objects with their sizes and the `client-side-encryption-*` user
- * metadata (the header mirror of docs/FORMAT.md §7), for the Objects screen. The store holds only
- * ciphertext under opaque keys: real names are sealed inside each object, and the page decrypts them.
+ * `GET /api/objects`: the demo's objects with their sizes, the `client-side-encryption-*` user
+ * metadata (the header mirror of docs/FORMAT.md §7) and the store's encryption at rest, for the
+ * Objects screen. The store holds only ciphertext under opaque keys: real names are sealed inside
+ * each object, and the page decrypts them.
  */
-import { type S3Client, isServerError } from '@bucketseal/server'
+import { type ObjectEncryption, type S3Client, isServerError } from '@bucketseal/server'
 
 /** One object as the page gets it. */
 export interface ListedObject {
@@ -13,6 +14,8 @@ export interface ListedObject {
   readonly lastModified: string
   /** `client-side-encryption-*` metadata, names without the provider prefix. */
   readonly metadata: Readonly<Record<string, string>>
+  /** Server-side encryption as the store reports it (docs/SSE.md); `null` when it reports none. */
+  readonly serverSideEncryption: ObjectEncryption | null
 }
 
 /** The most objects listed: a demo bucket, not an archive. */
@@ -21,8 +24,10 @@ export const MAX_LISTED = 200
 const HEAD_CONCURRENCY = 8
 const MIRROR_PREFIX = 'client-side-encryption-'
 
-async function listKeys(s3: S3Client, prefix: string): Promise<{ objects: Array<Omit<ListedObject, 'metadata'>>; truncated: boolean }> {
-  const objects: Array<Omit<ListedObject, 'metadata'>> = []
+type Listed = Omit<ListedObject, 'metadata' | 'serverSideEncryption'>
+
+async function listKeys(s3: S3Client, prefix: string): Promise<{ objects: Listed[]; truncated: boolean }> {
+  const objects: Listed[] = []
   let token: string | undefined
   do {
     const page = await s3.listObjectsV2({ prefix, ...(token === undefined ? {} : { continuationToken: token }) })
@@ -45,8 +50,8 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item:
 }
 
 /**
- * The `/api/objects` handler, fetch-style: lists `prefix` and reads each object's metadata with HEAD
- * (listings do not carry user metadata).
+ * The `/api/objects` handler, fetch-style: lists `prefix` and reads each object's metadata and
+ * encryption at rest with HEAD (listings carry neither).
  * @example const route = objectsRoute(new S3Client(options), 'demo/')
  */
 export function objectsRoute(s3: S3Client, prefix: string): (request: Request) => Promise<Response> {
@@ -66,7 +71,7 @@ export function objectsRoute(s3: S3Client, prefix: string): (request: Request) =
       const head = await s3.headObject(object.key).catch(() => null)
       if (head === null) return null
       const metadata = Object.fromEntries(Object.entries(head.metadata).filter(([name]) => name.startsWith(MIRROR_PREFIX)))
-      return { ...object, metadata }
+      return { ...object, metadata, serverSideEncryption: head.serverSideEncryption ?? null }
     })
     const body = { objects: listed.filter((o): o is ListedObject => o !== null), truncated }
     return Response.json(body, { headers: { 'cache-control': 'no-store' } })

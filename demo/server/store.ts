@@ -2,6 +2,7 @@
  * Which S3-compatible store the demo talks to: read from the environment, with a name for people.
  * The credentials stay in this process; the browser only ever sees the label and the bucket name.
  */
+import type { ServerSideEncryption } from '@bucketseal/server'
 
 /** Connection settings for the store, from `S3_*` environment variables. */
 export interface StoreConfig {
@@ -14,6 +15,8 @@ export interface StoreConfig {
   readonly forcePathStyle?: boolean
   /** Shown in the page: which store is in use. */
   readonly label: string
+  /** Encryption at rest the store is asked for on every object written; `undefined`: none. */
+  readonly serverSideEncryption?: ServerSideEncryption
 }
 
 /** What the page is told about the store: nothing secret. */
@@ -40,10 +43,23 @@ export function storeLabel(endpoint: string): string {
 }
 
 /**
+ * `S3_SSE`: `AES256`, `aws:kms`, or `aws:kms:<key id>` (the key id may itself hold colons, as an
+ * ARN does). SSE-C is not offered: its key would reach every browser (docs/SSE.md).
+ * @throws {Error} any other value; the message lists the accepted ones.
+ * @example sseFromEnv('aws:kms:alias/uploads') // { mode: 'aws:kms', keyId: 'alias/uploads' }
+ */
+export function sseFromEnv(value: string): ServerSideEncryption {
+  if (value === 'AES256') return { mode: 'AES256' }
+  if (value === 'aws:kms') return { mode: 'aws:kms' }
+  if (value.startsWith('aws:kms:') && value.length > 'aws:kms:'.length) return { mode: 'aws:kms', keyId: value.slice('aws:kms:'.length) }
+  throw new Error(`S3_SSE must be AES256, aws:kms or aws:kms:<key id>, not "${value}".`)
+}
+
+/**
  * Reads the store settings: `S3_ENDPOINT`, `S3_REGION` (default us-east-1), `S3_BUCKET`,
- * `S3_ACCESS_KEY_ID`, `S3_SECRET_ACCESS_KEY`, optionally `S3_FORCE_PATH_STYLE` (true/false) and
- * `DEMO_STORE_LABEL` (how the page names the store).
- * @throws {Error} a required variable is missing; the message names them all.
+ * `S3_ACCESS_KEY_ID`, `S3_SECRET_ACCESS_KEY`, optionally `S3_FORCE_PATH_STYLE` (true/false),
+ * `S3_SSE` (see {@link sseFromEnv}; default none) and `DEMO_STORE_LABEL` (how the page names the store).
+ * @throws {Error} a required variable is missing (the message names them all), or `S3_SSE` is malformed.
  */
 export function storeFromEnv(env: Readonly<Record<string, string | undefined>>): StoreConfig {
   const required = ['S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const
@@ -55,6 +71,7 @@ export function storeFromEnv(env: Readonly<Record<string, string | undefined>>):
   }
   const endpoint = env['S3_ENDPOINT'] ?? ''
   const pathStyle = env['S3_FORCE_PATH_STYLE']
+  const sse = env['S3_SSE']
   return {
     endpoint,
     region: env['S3_REGION'] || 'us-east-1',
@@ -63,6 +80,7 @@ export function storeFromEnv(env: Readonly<Record<string, string | undefined>>):
     secretAccessKey: env['S3_SECRET_ACCESS_KEY'] ?? '',
     ...(pathStyle === undefined || pathStyle === '' ? {} : { forcePathStyle: pathStyle === 'true' }),
     label: env['DEMO_STORE_LABEL'] || storeLabel(endpoint),
+    ...(sse === undefined || sse === '' ? {} : { serverSideEncryption: sseFromEnv(sse) }),
   }
 }
 

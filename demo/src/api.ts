@@ -1,8 +1,9 @@
 /** The demo server's own JSON routes (demo/server.ts); the presigning calls go through `httpSigner`. */
+import type { ObjectEncryption } from '@bucketseal/server'
 import type { ListedObject } from '../server/objects.js'
 import type { StoreInfo } from '../server/store.js'
 
-export type { ListedObject }
+export type { ListedObject, ObjectEncryption }
 
 export interface DemoConfig {
   readonly store: StoreInfo
@@ -40,7 +41,18 @@ export async function getConfig(): Promise<DemoConfig> {
   }
 }
 
-/** The demo's objects, newest first, with their header mirror metadata. */
+/** `serverSideEncryption` of an object as the server sent it; `null` for none (or anything unknown). */
+function encryption(value: unknown): ObjectEncryption | null {
+  if (!isJson(value)) return null
+  const mode = value['mode']
+  const optional = (name: string): string | undefined => (typeof value[name] === 'string' ? value[name] : undefined)
+  if (mode === 'AES256') return { mode }
+  if (mode === 'aws:kms') return { mode, keyId: optional('keyId') }
+  if (mode === 'SSE-C') return { mode, keyMD5: optional('keyMD5') ?? '' }
+  return null
+}
+
+/** The demo's objects, newest first, with their header mirror metadata and encryption at rest. */
 export async function listObjects(): Promise<{ objects: ListedObject[]; truncated: boolean }> {
   const body = await getJson('/api/objects')
   const list = Array.isArray(body['objects']) ? body['objects'] : []
@@ -49,6 +61,7 @@ export async function listObjects(): Promise<{ objects: ListedObject[]; truncate
     size: typeof o['size'] === 'number' ? o['size'] : 0,
     lastModified: typeof o['lastModified'] === 'string' ? o['lastModified'] : '',
     metadata: Object.fromEntries(Object.entries(isJson(o['metadata']) ? o['metadata'] : {}).filter((e): e is [string, string] => typeof e[1] === 'string')),
+    serverSideEncryption: encryption(o['serverSideEncryption']),
   }))
   return { objects, truncated: body['truncated'] === true }
 }

@@ -1,6 +1,6 @@
 /** What every screen shares: the key store, the presigning client, the object catalog, navigation. */
 import { KeyStore } from '@bucketseal/keys'
-import { type Signer, httpSigner } from '@bucketseal/upload'
+import { type SharingSigner, httpSigner } from '@bucketseal/upload'
 import type { DemoConfig } from './api.js'
 import { Catalog } from './catalog.js'
 
@@ -19,7 +19,8 @@ export type Change = 'keys' | 'objects'
 
 export class App {
   readonly keys = new KeyStore()
-  readonly signer: Signer = httpSigner('/api/s3')
+  /** Presigns uploads, downloads and (for sharing) copies of objects onto themselves. */
+  readonly signer: SharingSigner = httpSigner('/api/s3')
   readonly catalog = new Catalog(this.signer, this.keys)
   readonly #events = new EventTarget()
 

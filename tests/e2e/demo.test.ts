@@ -3,9 +3,10 @@
  * The demo, used as people would use it, in Debian's Chromium against the real S3 server (Ceph RGW).
  * One journey, step by step: Alice creates a key and keeps its backup, uploads a 30 MiB file (cut off
  * by a reload, then resumed), finds and downloads it; on a fresh browser profile she restores the key
- * and decrypts the same object; Bob, whose key Alice imports, gets a file she cannot open. Every
- * request both browsers made is then searched for anything secret. Screenshots of each screen go to
- * test-results/screenshots/.
+ * and decrypts the same object; Bob, whose key Alice imports, gets a file she cannot open; Alice
+ * shares a file with Bob (in a browser of his own) without uploading it again, then takes it back.
+ * Every request the browsers made is then searched for anything secret. Screenshots of each screen
+ * go to test-results/screenshots/.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
@@ -24,7 +25,10 @@ const PASSPHRASE = 'correct horse battery staple 4821'
 const BIG_NAME = 'quarterly-figures-7f3a9c.bin'
 const NOTES_NAME = 'meeting-notes-b41d.txt'
 const BOB_FILE = 'for-bob-only-5e2a.txt'
+const SHARED_NAME = 'shared-later-3d7b.bin'
 const big = randomBytes(30 * MiB)
+// Over one 5 MiB part: removing a recipient then sends one part and has the store copy the rest.
+const shared = randomBytes(6 * MiB + 1234)
 const notes = Buffer.from(Array.from({ length: 300 }, (_, i) => `Line ${i}: budget review ${randomBytes(8).toString('hex')}\n`).join(''))
 
 // expect.poll gives up after 1 s by default; a shared two-core machine can be slower than that.
@@ -34,6 +38,7 @@ const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes)
 let h: Harness
 let alice: Profile
 let fresh: Profile
+let bob: Profile
 let bigPath: string
 let backupPath: string
 // Learnt along the way.
@@ -52,6 +57,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await alice?.context.close()
   await fresh?.context.close()
+  await bob?.context.close()
   await h?.close()
 })
 
@@ -93,6 +99,43 @@ async function createKey(page: Page, name: string): Promise<Locator> {
   await form.getByRole('button', { name: 'Create key' }).click()
   await page.locator('#backup-link').waitFor()
   return page.locator('li[data-key-id]', { has: page.getByRole('heading', { name }) })
+}
+
+/** The PEM of the key on `card` (Keys screen), as its owner would send it. */
+async function publicKeyPem(page: Page, card: Locator): Promise<string> {
+  await card.getByRole('button', { name: 'Share public key' }).click()
+  const pem = await page.getByLabel('Public key (PEM)').inputValue()
+  expect(pem).toMatch(/^-----BEGIN PUBLIC KEY-----/)
+  return pem
+}
+
+async function addColleague(page: Page, name: string, pem: string): Promise<void> {
+  await go(page, 'keys')
+  const form = page.locator('form[aria-labelledby="colleague-heading"]')
+  await form.getByLabel('Name').fill(name)
+  await form.getByLabel('Public key').fill(pem)
+  await form.getByRole('button', { name: 'Add colleague' }).click()
+  await form.locator('.ok').waitFor()
+}
+
+/** Clicks "Decrypt and save" on the Download screen of a `blob` profile; returns the saved file. */
+async function decryptAndSave(page: Page, expectedName: string): Promise<Buffer> {
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 90_000 }),
+    page.getByRole('button', { name: 'Decrypt and save' }).click(),
+  ])
+  expect(download.suggestedFilename()).toBe(expectedName)
+  const saved = join(h.scratch, `saved-${randomBytes(4).toString('hex')}`)
+  await download.saveAs(saved)
+  return readFile(saved)
+}
+
+/** Clicks "Decrypt and save" expecting the wrong-key message, and returns it. */
+async function wrongKey(page: Page): Promise<string> {
+  await page.getByRole('button', { name: 'Decrypt and save' }).click()
+  const alert = page.getByRole('alert').filter({ hasText: 'Wrong key' })
+  await alert.waitFor()
+  return (await alert.textContent()) ?? ''
 }
 
 it('creates a key and downloads its backup file', async () => {
@@ -161,14 +204,7 @@ it('downloads and decrypts the object, and its SHA-256 equals the original file\
   const { page } = alice
   await objectCard(page, bigKey).getByRole('button', { name: 'Download' }).click()
   await expect.poll(() => page.getByLabel('Object', { exact: true }).inputValue(), POLL).toBe(bigKey)
-  const [download] = await Promise.all([
-    page.waitForEvent('download', { timeout: 90_000 }),
-    page.getByRole('button', { name: 'Decrypt and save' }).click(),
-  ])
-  expect(download.suggestedFilename()).toBe(BIG_NAME)
-  const saved = join(h.scratch, 'downloaded.bin')
-  await download.saveAs(saved)
-  expect(sha256(await readFile(saved))).toBe(sha256(big))
+  expect(sha256(await decryptAndSave(page, BIG_NAME))).toBe(sha256(big))
   await screenshot(page, '5-download')
 })
 
@@ -243,18 +279,11 @@ it('shows the wrong-key message, naming the key needed, for an object encrypted 
   // Bob creates a key (in the fresh profile) and shares his public key.
   const bobCard = await createKey(fresh.page, 'Bob phone')
   const bobId = (await bobCard.getAttribute('data-key-id')) ?? ''
-  await bobCard.getByRole('button', { name: 'Share public key' }).click()
-  const pem = await fresh.page.getByLabel('Public key (PEM)').inputValue()
-  expect(pem).toMatch(/^-----BEGIN PUBLIC KEY-----/)
+  const pem = await publicKeyPem(fresh.page, bobCard)
 
   // Alice adds Bob as a colleague and uploads a file for Bob only.
   const { page } = alice
-  await go(page, 'keys')
-  const form = page.locator('form[aria-labelledby="colleague-heading"]')
-  await form.getByLabel('Name').fill('Bob')
-  await form.getByLabel('Public key').fill(pem)
-  await form.getByRole('button', { name: 'Add colleague' }).click()
-  await form.locator('.ok').waitFor()
+  await addColleague(page, 'Bob', pem)
   await go(page, 'upload')
   await page.getByLabel(/Alice laptop \(you\)/).uncheck()
   await page.getByLabel(/Bob \(colleague\)/).check()
@@ -263,16 +292,75 @@ it('shows the wrong-key message, naming the key needed, for an object encrypted 
   expect(upload.state, upload.text).toBe('done')
 
   await openDownload(page, upload.objectKey)
-  await page.getByRole('button', { name: 'Decrypt and save' }).click()
-  const alert = page.getByRole('alert')
-  await alert.waitFor()
-  expect(await alert.textContent()).toContain(`Wrong key: none of the keys in this browser can open this object. It is encrypted to "Bob (colleague)" (key id ${bobId}).`)
+  expect(await wrongKey(page)).toContain(`Wrong key: none of the keys in this browser can open this object. It is encrypted to "Bob (colleague)" (key id ${bobId}).`)
   await screenshot(page, '8-wrong-key')
 
   // Bob can.
   await openDownload(fresh.page, upload.objectKey)
   await fresh.page.getByRole('button', { name: 'Preview the first bytes' }).click()
   expect(await fresh.page.locator('.preview pre.text').textContent()).toBe('Only Bob can read this.')
+})
+
+it('shares an object with Bob without uploading it again, and takes it back', async () => {
+  // Bob, in a browser profile of his own, holds only his own key.
+  bob = await openProfile(h, 'bob', 'blob')
+  const pem = await publicKeyPem(bob.page, await createKey(bob.page, 'Bob laptop'))
+
+  // Alice uploads a file for herself only, which Bob cannot open.
+  const { page } = alice
+  await go(page, 'upload')
+  await page.getByLabel(/Alice laptop \(you\)/).check()
+  await page.getByLabel(/Bob \(colleague\)/).uncheck()
+  await page.getByLabel('Files to encrypt and upload').setInputFiles({ name: SHARED_NAME, mimeType: 'application/octet-stream', buffer: shared })
+  const upload = await finished(page, SHARED_NAME)
+  expect(upload.state, upload.text).toBe('done')
+  const key = upload.objectKey
+  const bobCannotOpen = async (): Promise<void> => {
+    await go(bob.page, 'objects')
+    await objectCard(bob.page, key).locator('h3.locked').waitFor()
+    await openDownload(bob.page, key)
+    expect(await wrongKey(bob.page)).toContain(`It is encrypted to key id ${aliceKeyId}.`)
+  }
+  await bobCannotOpen()
+
+  // Alice adds Bob's key and shares the object with him from its row.
+  await addColleague(page, 'Bob laptop', pem)
+  await go(page, 'objects')
+  const card = objectCard(page, key)
+  await card.getByRole('heading', { name: SHARED_NAME }).waitFor()
+  expect(await card.locator('.recipients').textContent()).toBe('Alice laptop')
+  expect(await card.locator('.sse').textContent()).toBe('none')
+  await card.getByRole('button', { name: 'Share' }).click()
+  const dialog = page.getByRole('dialog', { name: `Share "${SHARED_NAME}"` })
+  await dialog.getByLabel('Share with').selectOption({ label: 'Bob laptop (colleague)' })
+  let before = alice.requests.length
+  await dialog.getByRole('button', { name: 'Share', exact: true }).click()
+  await card.locator('.notice .ok', { hasText: '"Bob laptop (colleague)" can open it now: shared without re-upload (metadata).' }).waitFor()
+  // No re-upload: a copy of the object onto itself on the store, with Bob's entry in its metadata.
+  const sharing = alice.requests.slice(before)
+  expect(sharing.filter((r) => r.method === 'PUT' && r.body.length > 4096).map((r) => `${r.body.length} bytes to ${r.url}`)).toEqual([])
+  expect(sharing.map((r) => new URL(r.url).pathname)).toContain('/api/s3/replaceMetadata')
+  expect(await card.locator('.recipients').textContent()).toBe('Alice laptop, Bob laptop (colleague)')
+  await screenshot(page, '12-share')
+
+  // Bob opens it now, with his own key (the entry in the metadata, checked against the header).
+  await go(bob.page, 'objects')
+  await objectCard(bob.page, key).getByRole('heading', { name: SHARED_NAME }).waitFor()
+  await openDownload(bob.page, key)
+  expect(sha256(await decryptAndSave(bob.page, SHARED_NAME))).toBe(sha256(shared))
+
+  // Alice removes Bob: the header is rewritten, one part sent and the rest copied on the store.
+  await card.getByRole('button', { name: 'Share' }).click()
+  await dialog.getByText('A removed recipient keeps any copy they already downloaded').waitFor()
+  await screenshot(page, '12-share-dialog', false)
+  before = alice.requests.length
+  await dialog.getByRole('button', { name: 'Remove Bob laptop (colleague)' }).click()
+  await card.locator('.notice .ok', { hasText: 'Removed "Bob laptop (colleague)" (header rewritten, ' }).waitFor()
+  const sent = alice.requests.slice(before).filter((r) => r.method === 'PUT').reduce((n, r) => n + r.body.length, 0)
+  expect(sent).toBeGreaterThan(5 * MiB) // the new header and the first 5 MiB part…
+  expect(sent).toBeLessThan(5 * MiB + 4096) // …and not the last MiB, which the store copied
+  expect(await card.locator('.recipients').textContent()).toBe('Alice laptop')
+  await bobCannotOpen()
 })
 
 it('explains a tampered object, an expired link and a missing CORS ETag header', async () => {
@@ -296,12 +384,13 @@ it('explains a tampered object, an expired link and a missing CORS ETag header',
   await page.getByRole('button', { name: 'Preview the first bytes' }).click()
   await page.getByRole('alert').filter({ hasText: 'The store refused the signed link (HTTP 403). Links expire after 15 minutes' }).waitFor()
 
-  // Missing ETag: the bucket's CORS rules do not expose it.
+  // Missing ETag: the bucket's CORS rules do not expose it. Only multipart uploads need it (to
+  // complete), so the file takes two parts.
   h.proxy.setFaults([{ method: 'PUT', action: 'strip-etag', times: 1 }])
   await go(page, 'upload')
   await page.getByLabel(/Alice laptop \(you\)/).check()
-  await page.getByLabel('Files to encrypt and upload').setInputFiles({ name: 'no-etag.txt', mimeType: 'text/plain', buffer: Buffer.from('x') })
-  const upload = await finished(page, 'no-etag.txt')
+  await page.getByLabel('Files to encrypt and upload').setInputFiles({ name: 'no-etag.bin', mimeType: 'application/octet-stream', buffer: randomBytes(9 * MiB) })
+  const upload = await finished(page, 'no-etag.bin')
   expect(upload.state).toBe('failed')
   expect(upload.text).toContain('add "ETag" to ExposeHeaders in the bucket\'s CORS rules')
   h.proxy.setFaults([])
@@ -341,7 +430,7 @@ it('pauses, resumes and cancels uploads', async () => {
 })
 
 it('sends no private key, data key, passphrase, file name or plaintext in any request', async () => {
-  const all = [...alice.requests, ...fresh.requests]
+  const all = [...alice.requests, ...fresh.requests, ...bob.requests]
   // The data key of the 30 MiB object, unwrapped here with the private key from the backup, and
   // checked against the header's key commitment: so the search below looks for the real thing.
   const url = await h.s3.presignObject('GET', bigKey, { expiresIn: 60 })
@@ -364,9 +453,10 @@ it('sends no private key, data key, passphrase, file name or plaintext in any re
     { name: 'data key', bytes: dek },
     { name: 'backup file', bytes: window64(backup, 100) },
     text('passphrase', PASSPHRASE),
-    ...[BIG_NAME, NOTES_NAME, BOB_FILE].map((n) => text(`file name ${n}`, n)),
+    ...[BIG_NAME, NOTES_NAME, BOB_FILE, SHARED_NAME].map((n) => text(`file name ${n}`, n)),
     ...[0, 15 * MiB + 7, big.length - 64].map((o) => ({ name: `plaintext at ${o}`, bytes: window64(big, o) })),
     { name: 'notes plaintext', bytes: window64(notes, 1000) },
+    { name: 'shared plaintext', bytes: window64(shared, 3 * MiB) },
   ])
   expect(found).toEqual([])
 
@@ -374,9 +464,10 @@ it('sends no private key, data key, passphrase, file name or plaintext in any re
   const sent = all.filter((r) => r.method === 'PUT').reduce((n, r) => n + r.body.length, 0)
   expect(sent).toBeGreaterThan(30 * MiB)
 
-  // The presigning calls carry object keys, upload ids, part numbers and ETags, and the header
-  // mirror: nothing else. (The data key exists only inside WebCrypto and the page's memory.)
-  const allowed = new Set(['key', 'uploadId', 'partNumbers', 'parts', 'metadata', 'contentType', 'range'])
+  // The presigning calls carry object keys, upload ids, part numbers and ETags (copyParts pins the
+  // object's), and the header mirror: nothing else. (The data key exists only inside WebCrypto and
+  // the page's memory.)
+  const allowed = new Set(['key', 'uploadId', 'partNumbers', 'parts', 'etag', 'metadata', 'contentType', 'range'])
   const calls = all.filter((r) => new URL(r.url).pathname.startsWith('/api/s3/'))
   expect(calls.length).toBeGreaterThan(10)
   for (const call of calls) {

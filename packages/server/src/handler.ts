@@ -313,7 +313,8 @@ function errorResponse(error: unknown): Response {
     // The caller's mistakes keep the store's status; the store refusing our own credentials, or
     // failing, is the server's problem (502), except an explicit "slow down" (503), which is retryable.
     const passThrough = [400, 404, 409, 412, 416].includes(error.status)
-    return failure(passThrough ? error.status : error.status === 503 ? 503 : 502, error.s3Code, error.message)
+    // 501: the store does not implement this (Ceph RGW copying an SSE object, say); retrying is futile.
+    return failure(passThrough ? error.status : error.status === 503 ? 503 : error.status === 501 ? 501 : 502, error.s3Code, error.message)
   }
   if (isServerError(error, 'S3_UNREACHABLE') || isServerError(error, 'BAD_S3_RESPONSE')) return failure(502, error.code, error.message)
   // Anything else may carry details of the server's internals: say nothing specific.

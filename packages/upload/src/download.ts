@@ -273,10 +273,27 @@ export async function downloadRange(object: string | RemoteObject, start: number
       end,
       ...(options.retries === undefined ? {} : { retries: options.retries }),
       ...(options.dangerouslyAllowInsecureUrls === undefined ? {} : { dangerouslyAllowInsecureUrls: options.dangerouslyAllowInsecureUrls }),
-    }, { sign: urlSource(options.signer, remote.objectKey) })
+    }, { sign: cachedSource(remote, options.signer) })
   } finally {
     if (options.runner === undefined) runner.close()
   }
+}
+
+/** One signed GET per opened object and signer, reused by its ranged reads (it re-signs on a 403). */
+const sources = new WeakMap<RemoteObject, WeakMap<Signer, (fresh: boolean) => Promise<SignedRequest>>>()
+
+function cachedSource(remote: RemoteObject, signer: Signer): (fresh: boolean) => Promise<SignedRequest> {
+  let bySigner = sources.get(remote)
+  if (bySigner === undefined) {
+    bySigner = new WeakMap()
+    sources.set(remote, bySigner)
+  }
+  let source = bySigner.get(signer)
+  if (source === undefined) {
+    source = urlSource(signer, remote.objectKey)
+    bySigner.set(signer, source)
+  }
+  return source
 }
 
 /** Largest download {@link saveDownload} assembles in memory when the browser cannot write to disk. */

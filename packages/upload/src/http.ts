@@ -67,7 +67,8 @@ export interface HttpResult {
 
 /** True for statuses worth retrying with the same request. */
 export function isRetryable(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500
+  // 501 Not Implemented is an answer, not a failure: asking again gives the same.
+  return status === 408 || status === 429 || (status >= 500 && status !== 501)
 }
 
 /** The S3 error code and message of an XML error body, for messages. */
@@ -83,7 +84,7 @@ export function s3ErrorSummary(body: string): string {
  */
 export function xhrPut(
   url: string,
-  body: Uint8Array<ArrayBuffer>,
+  body: Uint8Array<ArrayBuffer> | Blob,
   headers: Readonly<Record<string, string>>,
   signal: AbortSignal | undefined,
   onProgress: (loaded: number) => void,
@@ -142,7 +143,7 @@ export interface SignedRequest {
  */
 export async function putWithRetry(
   sign: (fresh: boolean) => Promise<SignedRequest>,
-  body: Uint8Array<ArrayBuffer>,
+  body: Uint8Array<ArrayBuffer> | Blob,
   options: PutPartOptions = {},
 ): Promise<string> {
   const retries = options.retries ?? 5

@@ -65,7 +65,7 @@ export function workerPool(size = defaultConcurrency(), createWorker?: () => Wor
   return {
     size,
     uploadPart: (id, job, callbacks) => dispatch(id, (api) => api.uploadPart(id, job, proxy(callbacks))),
-    downloadRange: (id, job, callbacks) => dispatch(id, (api) => api.downloadRange(id, job, proxy(callbacks))),
+    downloadRange: (id, job, callbacks) => dispatch(id, (api) => api.downloadRange(id, job, proxy(callbacks), callbacks.progress !== undefined)),
     digestPart: (file, plan, number) => dispatch(`digest-${number}`, (api) => api.digestPart(file, plan, number)),
     cancel(id) {
       void owner.get(id)?.cancel(id)

@@ -7,6 +7,7 @@ import { type ObjectKey, encryptChunk } from '@bucketseal/core'
 import { TransferError, abortError } from './errors.js'
 import { type PutPartOptions, type SignedRequest, putWithRetry } from './http.js'
 import { type PartPlan, partAt } from './parts.js'
+import { spool } from './spool.js'
 
 /** Chunk seals in flight at once inside one part. */
 const SEAL_DEPTH = 4
@@ -95,18 +96,24 @@ export async function sealPart(job: PartJob, callbacks: Pick<PartCallbacks, 'sea
 
 /** Seals part `job.number` and uploads it; resolves with its ETag. */
 export async function uploadPart(job: PartJob, callbacks: PartCallbacks, signal?: AbortSignal, put?: PutPartOptions['put']): Promise<string> {
-  // The sealed part lives only in this call: it is garbage as soon as the PUT is acknowledged or
-  // fails, so memory stays at about concurrency × part size.
-  const body = await sealPart(job, callbacks, signal)
   const part = partAt(job.plan, job.number)
   const plainSize = part.plaintextEnd - part.plaintextStart
-  return putWithRetry((fresh) => callbacks.sign(job.number, fresh), body, {
-    signal,
-    dangerouslyAllowInsecureUrls: job.dangerouslyAllowInsecureUrls,
-    retries: job.retries,
-    onProgress: (loaded) => callbacks.progress(job.number, plainSize, Math.min(loaded, body.length)),
-    // A single-PUT object is complete when the store accepts it; only multipart needs the ETag.
-    requireEtag: !job.plan.single,
-    ...(put === undefined ? {} : { put }),
-  })
+  // The sealed part is written to a private file when possible and sent from there (see spool.ts);
+  // either way it is garbage once the PUT is acknowledged or fails, so memory stays at about
+  // concurrency × part size.
+  const spooled = await spool(await sealPart(job, callbacks, signal))
+  const size = spooled.body instanceof Blob ? spooled.body.size : spooled.body.length
+  try {
+    return await putWithRetry((fresh) => callbacks.sign(job.number, fresh), spooled.body, {
+      signal,
+      dangerouslyAllowInsecureUrls: job.dangerouslyAllowInsecureUrls,
+      retries: job.retries,
+      onProgress: (loaded) => callbacks.progress(job.number, plainSize, Math.min(loaded, size)),
+      // A single-PUT object is complete when the store accepts it; only multipart needs the ETag.
+      requireEtag: !job.plan.single,
+      ...(put === undefined ? {} : { put }),
+    })
+  } finally {
+    await spooled.release()
+  }
 }

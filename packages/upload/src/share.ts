@@ -16,6 +16,7 @@ import {
   rewrapHeader,
   rewrapRecipients,
   stanzaKeyId,
+  withRecipients,
 } from '@bucketseal/core'
 import { TransferError } from './errors.js'
 import { getBytes } from './fetch-range.js'
@@ -92,12 +93,13 @@ function stanzaFingerprint(s: Stanza): string {
 export async function shareObject(objectKey: string, recipients: readonly RecipientInput[], options: ShareOptions): Promise<ShareResult> {
   const remote = await openRemote(objectKey, { signer: options.signer, keys: options.keys, ...getOpts(options) })
   const current = await currentStanzas(remote, options.signer)
-  const added = await rewrapRecipients(remote.header, { keys: options.keys, recipients })
+  // Unwrap from any current entry, metadata ones included: the body's commitment still decides.
+  const added = await rewrapRecipients(withRecipients(remote.header, current), { keys: options.keys, recipients })
   const all = [...current, ...added]
   const meta = headerToMetadata(remote.header, { prefix: '', recipients: all })
   if (meta['client-side-encryption-key'] === undefined) {
     // Too many entries for 2 KB of metadata: put them all in the body header instead.
-    const header = await rewrapHeader(remote.header, { keys: options.keys, recipients: all.map(kept) })
+    const header = await rewrapHeader(withRecipients(remote.header, current), { keys: options.keys, recipients: all.map(kept) })
     return rewriteHeader(remote, header, options)
   }
   await options.signer.replaceMetadata(objectKey, meta)
@@ -118,7 +120,8 @@ export async function shareObject(objectKey: string, recipients: readonly Recipi
  */
 export async function setRecipients(objectKey: string, recipients: readonly RecipientInput[], options: ShareOptions): Promise<ShareResult> {
   const remote = await openRemote(objectKey, { signer: options.signer, keys: options.keys, ...getOpts(options) })
-  const header = await rewrapHeader(remote.header, { keys: options.keys, recipients })
+  const current = await currentStanzas(remote, options.signer)
+  const header = await rewrapHeader(withRecipients(remote.header, current), { keys: options.keys, recipients })
   return rewriteHeader(remote, header, options)
 }
 
@@ -167,7 +170,7 @@ export async function rotateRecipients(prefix: string, retiredKeyId: string, rep
         if (keep.length === current.length) {
           skipped++
         } else {
-          const header = await rewrapHeader(remote.header, { keys: options.keys, recipients: [...keep.map(kept), ...replacement] })
+          const header = await rewrapHeader(withRecipients(remote.header, current), { keys: options.keys, recipients: [...keep.map(kept), ...replacement] })
           await rewriteHeader(remote, header, options)
           rotated++
         }

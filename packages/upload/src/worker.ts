@@ -17,8 +17,13 @@ const api = {
   uploadPart(id: string, job: PartJob, callbacks: PartCallbacks): Promise<string> {
     return jobs.run(id, (signal) => uploadPart(job, callbacks, signal))
   },
-  async downloadRange(id: string, job: RangeJob, callbacks: RangeCallbacks): Promise<Uint8Array> {
-    const plain = await jobs.run(id, (signal) => fetchRange(job, callbacks, signal))
+  /**
+   * `wantsProgress`: a comlink proxy answers every property, so whether the page passed a progress
+   * callback cannot be seen from here; without one, none is called (a message per network read).
+   */
+  async downloadRange(id: string, job: RangeJob, callbacks: RangeCallbacks, wantsProgress: boolean): Promise<Uint8Array> {
+    const local: RangeCallbacks = wantsProgress ? callbacks : { sign: (fresh) => callbacks.sign(fresh) }
+    const plain = await jobs.run(id, (signal) => fetchRange(job, local, signal))
     return transfer(plain, [plain.buffer])
   },
   digestPart(file: Blob, plan: PartPlan, number: number): Promise<string> {

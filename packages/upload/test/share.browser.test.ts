@@ -58,6 +58,10 @@ describe('sharing without re-upload', () => {
     expect(stats.bytesReceived).toBe(0)
     expect(await readWith(key, colleague)).toBe(await sha256(data))
     expect(await readWith(key, owner)).toBe(await sha256(data))
+    // A recipient added through metadata can share on in turn (its entry is checked by the commitment).
+    const third = await generateAesKwKey()
+    await shareObject(key, [third], { signer, keys: colleague })
+    expect(await readWith(key, third)).toBe(await sha256(data))
   })
 
   it('a forged recipient written into the metadata is refused (the body commitment decides)', async () => {
