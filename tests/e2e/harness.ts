@@ -48,7 +48,7 @@ export async function startHarness(): Promise<Harness> {
   })()
   const credentials = { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey }
   const s3 = new S3Client({ endpoint: store.endpoint, region: store.region, bucket: store.bucket, credentials })
-  const proxy = await startFaultProxy(store.endpoint)
+  const proxy = await startFaultProxy(store.endpoint, { recordBodies: true })
   // The browser reaches the store through the proxy: presigned URLs are made for its address.
   const prefix = `demo/e2e-${randomBytes(4).toString('hex')}/`
   const label = 'Ceph RGW (tests, through the fault proxy)'

@@ -30,16 +30,34 @@ export interface ProxyStats {
   readonly faults: number
 }
 
+/** A request body the proxy kept (only with `recordBodies`). */
+export interface RecordedBody {
+  readonly method: string
+  readonly path: string
+  readonly body: Buffer
+}
+
+export interface FaultProxyOptions {
+  /**
+   * Keep every request body that goes through (in memory): a browser cannot show the test the body
+   * of a request sent from a file (the uploader's parts), but the proxy sees every byte on the wire.
+   */
+  readonly recordBodies?: boolean
+}
+
 export interface FaultProxy {
   readonly url: string
+  /** Bodies seen so far, when started with `recordBodies`. */
+  bodies(): readonly RecordedBody[]
   setFaults(rules: readonly FaultRule[]): void
   stats(): ProxyStats
   resetStats(): void
   close(): Promise<void>
 }
 
-export async function startFaultProxy(target: string): Promise<FaultProxy> {
+export async function startFaultProxy(target: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
   const to = new URL(target)
+  const recorded: RecordedBody[] = []
   let rules: Array<FaultRule & { left: number }> = []
   const empty = (): { requests: Record<string, number>; bytesSent: number; bytesReceived: number; faults: number } => ({
     requests: {},
@@ -108,8 +126,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       },
     )
     upstream.on('error', () => res.destroy())
+    const pieces: Buffer[] = []
     req.on('data', (d: Buffer) => {
       if (method === 'PUT') stats.bytesReceived += d.length
+      if (options.recordBodies === true) pieces.push(d)
+    })
+    req.on('end', () => {
+      if (options.recordBodies === true && pieces.length > 0) recorded.push({ method, path: req.url ?? '', body: Buffer.concat(pieces) })
     })
     req.pipe(upstream)
   })
@@ -119,6 +142,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const { port } = address
   return {
     url: `http://127.0.0.1:${port}`,
+    bodies: () => recorded,
     setFaults(next) {
       rules = next.map((r) => ({ ...r, left: r.times ?? 1 }))
     },
