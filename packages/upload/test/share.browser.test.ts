@@ -1,6 +1,7 @@
 // Sharing and key rotation of stored objects without re-encrypting them, against Ceph RGW.
 import {
   aesKwKeyId,
+  decrypt,
   encrypt,
   generateAesKwKey,
   generateRsaKeyPair,
@@ -10,7 +11,7 @@ import {
 } from '@bucketseal/core'
 import { createStore } from 'idb-keyval'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { download, openRemote, rotateRecipients, setRecipients, shareObject, upload } from '../src/index.js'
+import { download, openRemote, reencryptObject, rotateRecipients, setRecipients, shareObject, upload } from '../src/index.js'
 import { bytes, readAll, s3, sha256, signer, testKey, toBase64 } from './s3.js'
 
 const MiB = 1024 * 1024
@@ -125,5 +126,27 @@ describe('sharing without re-upload', () => {
     // Run again (as after an interruption): rotated objects no longer carry the retired key.
     const second = await rotateRecipients(prefix, retired, [replacement], { signer, keys: [replacement] })
     expect(second).toMatchObject({ seen: 4, rotated: 0, skipped: 3, failed: 1 })
+  })
+
+  it('re-encryption shuts out a party that kept the old data key', async () => {
+    const data = bytes(2 * MiB + 9, 61)
+    const key = testKey('reencrypt')
+    await put(data, key, [owner, colleague.publicKey])
+    const before = unb64(await s3.getStored(key))
+    const oldHeader = before.subarray(0, parseHeader(before).length)
+    await reencryptObject(key, [owner], { signer, keys: owner, upload: { store: createStore(`share-test-${Math.random()}`, 'uploads') } })
+    const after = unb64(await s3.getStored(key))
+    const h = parseHeader(after)
+    expect(h.commitment).not.toEqual(parseHeader(before).commitment)
+    expect(await readWith(key, owner)).toBe(await sha256(data))
+    await expect(download(key, { signer, keys: colleague })).rejects.toMatchObject({ code: 'WRONG_KEY' })
+    // Even with the old header (whose data key the colleague can still unwrap), the new chunks do
+    // not open: the old data key is worthless for the new object.
+    const spliced = new Uint8Array(oldHeader.length + after.length - h.length)
+    spliced.set(oldHeader)
+    spliced.set(after.subarray(h.length), oldHeader.length)
+    await expect(decrypt(spliced, colleague)).rejects.toMatchObject({ code: expect.stringMatching(/TAMPERED|TRUNCATED/) })
+    // The sealed name came along.
+    expect((await openRemote(key, { signer, keys: owner })).metadata?.name).toBe('shared.bin')
   })
 })
