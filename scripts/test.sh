@@ -89,6 +89,10 @@ start_services
 log "typecheck"
 "${PNPM[@]}" run typecheck
 
+log "build and smoke-test the packages as published"
+"${PNPM[@]}" -r --if-present run build
+PNPM="${PNPM[*]}" node scripts/smoke-dist.mjs
+
 log "tests"
 REPORT="$ROOT/test-results/vitest.json"
 rm -f "$REPORT"
