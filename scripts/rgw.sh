@@ -188,7 +188,7 @@ osd objectstore = memstore
 memstore device bytes = $MEMSTORE_BYTES
 
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:$S3_PORT
+rgw frontends = beast endpoint=127.0.0.1:$S3_PORT tcp_nodelay=1
 rgw thread pool size = 64
 # Deleted and overwritten data lives in RAM until garbage-collected: collect after a minute, not 2 h.
 rgw gc obj min wait = 60
