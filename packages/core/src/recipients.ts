@@ -51,6 +51,11 @@ export const MIN_PBKDF2_ITERATIONS = 600_000
 /** Upper bound when decrypting, so a hostile header cannot make a reader spin for hours. */
 export const MAX_PBKDF2_ITERATIONS = 20_000_000
 const PBKDF2_SALT_LENGTH = 16
+/**
+ * Passphrase entries a reader tries at most. Each try costs a full PBKDF2 run, so a hostile header
+ * listing hundreds of them could otherwise keep a reader busy for hours; honest objects have one or two.
+ */
+export const MAX_PASSPHRASE_TRIES = 8
 
 function isCryptoKey(value: unknown): value is CryptoKey {
   return typeof CryptoKey !== 'undefined' && value instanceof CryptoKey
@@ -227,8 +232,10 @@ export function passphraseIdentity(p: Passphrase): Identity {
   checkPassphrase(p)
   return {
     async unwrap(stanzas) {
+      let tries = 0
       for (const s of stanzas) {
         if (s.type !== StanzaType.PASSPHRASE || s.body.length !== PBKDF2_SALT_LENGTH + 4 + WRAPPED_DEK_LENGTH) continue
+        if (++tries > MAX_PASSPHRASE_TRIES) break
         const iterations = new DataView(s.body.buffer, s.body.byteOffset, s.body.length).getUint32(PBKDF2_SALT_LENGTH)
         if (iterations < MIN_PBKDF2_ITERATIONS || iterations > MAX_PBKDF2_ITERATIONS) continue
         const kek = await passphraseKek(p.passphrase, s.body.subarray(0, PBKDF2_SALT_LENGTH), iterations)

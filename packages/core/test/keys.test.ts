@@ -91,4 +91,12 @@ describe('key helpers', () => {
     await expect(encrypt(pattern(1), { recipients: [pair.privateKey] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
     await expect(encrypt(pattern(1), { recipients: [await generateAesKwKey()], chunkSize: 1000 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
   })
+
+  it('a reader tries at most 8 passphrase entries, so a hostile header cannot keep it busy for hours', async () => {
+    const others = Array.from({ length: 8 }, (_, i) => ({ passphrase: `not it ${i}` }))
+    const ninth = await encrypt(pattern(10), { recipients: [...others, { passphrase: 'the one' }], chunkSize: SMALL_CHUNK })
+    await expect(decrypt(ninth, { passphrase: 'the one' })).rejects.toMatchObject({ code: 'WRONG_KEY' })
+    const eighth = await encrypt(pattern(10), { recipients: [...others.slice(0, 7), { passphrase: 'the one' }], chunkSize: SMALL_CHUNK })
+    expect(await decrypt(eighth, { passphrase: 'the one' })).toEqual(pattern(10))
+  })
 })
