@@ -7,7 +7,7 @@ import { type ObjectKey, encryptChunk } from '@bucketseal/core'
 import { TransferError, abortError } from './errors.js'
 import { type PutPartOptions, type SignedRequest, putWithRetry } from './http.js'
 import { type PartPlan, partAt } from './parts.js'
-import { spool } from './spool.js'
+import { openSpoolFile } from './spool.js'
 
 /** Chunk seals in flight at once inside one part. */
 const SEAL_DEPTH = 4
@@ -62,12 +62,26 @@ export async function digestPart(file: Blob, plan: PartPlan, number: number): Pr
  * @throws {TransferError} FILE_CHANGED when the file is shorter than planned (changed on disk).
  */
 export async function sealPart(job: PartJob, callbacks: Pick<PartCallbacks, 'sealing' | 'progress'>, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
+  const out = new Uint8Array(partAt(job.plan, job.number).size)
+  await sealPartInto(job, callbacks, signal, (bytes, at) => out.set(bytes, at))
+  return out
+}
+
+/**
+ * Reads and seals part `job.number`, handing each piece of the part (the header for part 1, then
+ * each sealed chunk) to `write` with its offset in the part, as soon as it is sealed.
+ */
+async function sealPartInto(
+  job: PartJob,
+  callbacks: Pick<PartCallbacks, 'sealing' | 'progress'>,
+  signal: AbortSignal | undefined,
+  write: (bytes: Uint8Array, at: number) => void,
+): Promise<void> {
   const part = partAt(job.plan, job.number)
   const plain = await readPart(job.file, job.plan, job.number)
   await callbacks.sealing(job.number, hex(await crypto.subtle.digest('SHA-256', plain)))
-  const out = new Uint8Array(part.size)
   const headerLength = job.number === 1 ? job.header.length : 0
-  out.set(job.number === 1 ? job.header : new Uint8Array(0), 0)
+  if (headerLength > 0) write(job.header, 0)
   const { chunkSize } = job.plan
   const lastChunk = Math.ceil(job.plan.plaintextLength / chunkSize) - 1
   const unit = chunkSize + 16
@@ -77,13 +91,13 @@ export async function sealPart(job: PartJob, callbacks: Pick<PartCallbacks, 'sea
     if (signal?.aborted === true) throw abortError(signal)
     const index = part.firstChunk + c
     const piece = plain.subarray(c * chunkSize, (c + 1) * chunkSize)
-    const job2 = encryptChunk(job.key, index, piece, index === Math.max(lastChunk, 0)).then((ct) => {
-      out.set(ct, headerLength + c * unit)
+    const sealing = encryptChunk(job.key, index, piece, index === Math.max(lastChunk, 0)).then((ct) => {
+      write(ct, headerLength + c * unit)
       sealed += piece.length
     })
     // Observed in order below; this only stops a later failure being reported as unhandled.
-    job2.catch(() => undefined)
-    inFlight.push(job2)
+    sealing.catch(() => undefined)
+    inFlight.push(sealing)
     if (inFlight.length >= SEAL_DEPTH) {
       await inFlight.shift()
       callbacks.progress(job.number, sealed, 0)
@@ -91,20 +105,31 @@ export async function sealPart(job: PartJob, callbacks: Pick<PartCallbacks, 'sea
   }
   await Promise.all(inFlight)
   callbacks.progress(job.number, sealed, 0)
-  return out
 }
 
 /** Seals part `job.number` and uploads it; resolves with its ETag. */
 export async function uploadPart(job: PartJob, callbacks: PartCallbacks, signal?: AbortSignal, put?: PutPartOptions['put']): Promise<string> {
   const part = partAt(job.plan, job.number)
   const plainSize = part.plaintextEnd - part.plaintextStart
-  // The sealed part is written to a private file when possible and sent from there (see spool.ts);
-  // either way it is garbage once the PUT is acknowledged or fails, so memory stays at about
-  // concurrency × part size.
-  const spooled = await spool(await sealPart(job, callbacks, signal))
-  const size = spooled.body instanceof Blob ? spooled.body.size : spooled.body.length
+  // Sealed chunks go straight into a private file when the Worker can write one, and the PUT sends
+  // that file (see spool.ts); otherwise the part is assembled in memory. Either way it is garbage once
+  // the PUT is acknowledged or fails, so memory stays at about concurrency × part size.
+  const spooled = await openSpoolFile()
+  let body: Blob | Uint8Array<ArrayBuffer>
+  if (spooled === null) {
+    body = await sealPart(job, callbacks, signal)
+  } else {
+    try {
+      await sealPartInto(job, callbacks, signal, (bytes, at) => spooled.write(bytes, at))
+      body = await spooled.finish()
+    } catch (e) {
+      await spooled.release()
+      throw e
+    }
+  }
+  const size = body instanceof Blob ? body.size : body.length
   try {
-    return await putWithRetry((fresh) => callbacks.sign(job.number, fresh), spooled.body, {
+    return await putWithRetry((fresh) => callbacks.sign(job.number, fresh), body, {
       signal,
       dangerouslyAllowInsecureUrls: job.dangerouslyAllowInsecureUrls,
       retries: job.retries,
@@ -114,6 +139,6 @@ export async function uploadPart(job: PartJob, callbacks: PartCallbacks, signal?
       ...(put === undefined ? {} : { put }),
     })
   } finally {
-    await spooled.release()
+    await spooled?.release()
   }
 }

@@ -19,12 +19,6 @@ function canSync(handle: FileSystemFileHandle): handle is FileSystemFileHandle &
   return 'createSyncAccessHandle' in handle && typeof handle.createSyncAccessHandle === 'function'
 }
 
-export interface Spooled {
-  readonly body: Blob | Uint8Array<ArrayBuffer>
-  /** Removes the file, if there is one. Never throws. */
-  release(): Promise<void>
-}
-
 const DIRECTORY = 'bucketseal-parts'
 /** Files older than this are leftovers of a crashed tab (ciphertext only), removed on first use. */
 const STALE_MS = 60 * 60 * 1000
@@ -40,43 +34,56 @@ async function sweep(dir: FileSystemDirectoryHandle): Promise<void> {
   }
 }
 
+/** A private file a part is sealed into and then sent from. */
+export interface SpoolFile {
+  /** Writes `bytes` at offset `at` (synchronously: the bytes may be reused afterwards). */
+  write(bytes: Uint8Array, at: number): void
+  /** Closes the file and returns it as the request body. */
+  finish(): Promise<Blob>
+  /** Removes the file. Never throws. */
+  release(): Promise<void>
+}
+
 /**
- * Writes `bytes` to an OPFS file and returns it as the request body, or returns `bytes` themselves
- * when that is not possible here. The caller drops its reference to `bytes` afterwards.
+ * Opens a new OPFS file for one part, or returns `null` where that is not possible here (the page,
+ * a browser without synchronous access handles, a full disk): the caller then works in memory.
  */
-export async function spool(bytes: Uint8Array<ArrayBuffer>): Promise<Spooled> {
-  const inMemory: Spooled = { body: bytes, release: async () => undefined }
-  if (typeof navigator === 'undefined' || typeof navigator.storage?.getDirectory !== 'function') return inMemory
+export async function openSpoolFile(): Promise<SpoolFile | null> {
+  if (typeof navigator === 'undefined' || typeof navigator.storage?.getDirectory !== 'function') return null
   const name = `${Date.now().toString(36)}-${Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('')}.part`
   let dir: FileSystemDirectoryHandle | null = null
   try {
     dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(DIRECTORY, { create: true })
-    const folder0 = dir
-    swept ??= sweep(folder0).catch(() => undefined)
-    const handle = await dir.getFileHandle(name, { create: true })
+    const folder = dir
+    swept ??= sweep(folder).catch(() => undefined)
+    const handle = await folder.getFileHandle(name, { create: true })
     if (!canSync(handle)) {
-      await dir.removeEntry(name)
-      return inMemory
+      await folder.removeEntry(name)
+      return null
     }
     const access = await handle.createSyncAccessHandle()
-    try {
-      access.truncate(0)
-      if (access.write(bytes, { at: 0 }) !== bytes.length) throw new Error('short write')
-      access.flush()
-    } finally {
-      access.close()
+    let open = true
+    const close = (): void => {
+      if (open) access.close()
+      open = false
     }
-    const file = await handle.getFile()
-    const folder = dir
     return {
-      body: file,
-      release: async () => {
+      write(bytes, at) {
+        if (access.write(bytes, { at }) !== bytes.length) throw new Error('Short write to the part file.')
+      },
+      async finish() {
+        access.flush()
+        close()
+        return handle.getFile()
+      },
+      async release() {
+        close()
         await folder.removeEntry(name).catch(() => undefined)
       },
     }
   } catch {
-    // A full disk, a quota, a browser without OPFS in Workers: send from memory instead.
+    // A quota, a full disk, no OPFS in this context: work in memory instead.
     await dir?.removeEntry(name).catch(() => undefined)
-    return inMemory
+    return null
   }
 }
