@@ -9,6 +9,8 @@ interface Coded {
   readonly message: string
   readonly keyIds: readonly string[]
   readonly status: number | undefined
+  /** `TransferError.source`: who refused, the presigning server (`signer`) or the store. */
+  readonly source: string | undefined
 }
 
 function coded(error: unknown): Coded | null {
@@ -16,7 +18,8 @@ function coded(error: unknown): Coded | null {
   const message = 'message' in error && typeof error.message === 'string' ? error.message : error.code
   const ids = 'keyIds' in error && Array.isArray(error.keyIds) ? error.keyIds.filter((id): id is string => typeof id === 'string') : []
   const status = 'status' in error && typeof error.status === 'number' ? error.status : undefined
-  return { code: error.code, message, keyIds: ids, status }
+  const source = 'source' in error && typeof error.source === 'string' ? error.source : undefined
+  return { code: error.code, message, keyIds: ids, status, source }
 }
 
 /** `names` maps key ids to what this browser calls them (own keys and colleagues). */
@@ -51,8 +54,8 @@ export function explain(error: unknown, names: ReadonlyMap<string, string> = new
       return 'The store accepted the upload, but the browser may not read the ETag header that multipart uploads need: add "ETag" to ExposeHeaders in the bucket\'s CORS rules.'
     case 'REQUEST_REJECTED':
       // The uploader re-signs once after a 403 from the store; a second 403 means the link itself is
-      // refused. (A refusal by the presigning server also has status 403, with its own message.)
-      return e.status === 403 && e.message.startsWith('The storage server')
+      // refused. (A refusal by the presigning server, source 'signer', passes through as it is.)
+      return e.status === 403 && e.source === 'store'
         ? `The store refused the signed link (HTTP 403). Links expire after 15 minutes; a fresh one was refused too, so check the server's clock and the store's credentials. (${e.message})`
         : e.message
     case 'NETWORK':
