@@ -76,21 +76,82 @@ export function encodePreamble(fields: Pick<HeaderFields, 'chunkSize' | 'plainte
 
 /** Serializes a header. The caller has validated the fields (they come from our own encryptor). */
 export function encodeHeader(fields: HeaderFields): Uint8Array {
-  const recipients: Uint8Array[] = []
-  for (const s of fields.recipients) {
-    const r = new Uint8Array(3 + s.body.length)
-    r[0] = s.type
-    new DataView(r.buffer).setUint16(1, s.body.length)
-    r.set(s.body, 3)
-    recipients.push(r)
-  }
-  const count = new Uint8Array(2)
-  new DataView(count.buffer).setUint16(0, fields.recipients.length)
+  const recipients = encodeStanzas(fields.recipients)
   const lengths = new Uint8Array(8)
-  const total = FIXED_LENGTH + fields.sealedMetadata.length + 2 + recipients.reduce((n, r) => n + r.length, 0)
-  new DataView(lengths.buffer).setUint32(0, total)
+  new DataView(lengths.buffer).setUint32(0, FIXED_LENGTH + fields.sealedMetadata.length + recipients.length)
   new DataView(lengths.buffer).setUint32(4, fields.sealedMetadata.length)
-  return concat([encodePreamble(fields), fields.commitment, lengths, fields.sealedMetadata, count, ...recipients])
+  return concat([encodePreamble(fields), fields.commitment, lengths, fields.sealedMetadata, recipients])
+}
+
+/** The recipients block: `count (2) ‖ (type (1) ‖ bodyLength (2) ‖ body)*`, as in the header and the mirror. */
+export function encodeStanzas(stanzas: readonly Stanza[]): Uint8Array {
+  const parts: Uint8Array[] = [new Uint8Array([stanzas.length >> 8, stanzas.length & 255])]
+  for (const s of stanzas) parts.push(new Uint8Array([s.type, s.body.length >> 8, s.body.length & 255]), s.body)
+  return concat(parts)
+}
+
+/**
+ * Parses a recipients block that must fill `bytes` exactly.
+ * @throws {BadHeaderError} a bad count, an entry cut short, or bytes after the last entry.
+ */
+export function parseStanzas(bytes: Uint8Array): Stanza[] {
+  if (bytes.length < 2) throw new BadHeaderError('The header is too short for its metadata.')
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length)
+  const count = view.getUint16(0)
+  if (count === 0 || count > MAX_RECIPIENTS) {
+    throw new BadHeaderError(`The recipient count (${count}) is out of range.`)
+  }
+  const recipients: Stanza[] = []
+  let offset = 2
+  for (let i = 0; i < count; i++) {
+    if (offset + 3 > bytes.length) throw new BadHeaderError('The header ends inside a recipient entry.')
+    const type = view.getUint8(offset)
+    const bodyLength = view.getUint16(offset + 1)
+    offset += 3
+    if (offset + bodyLength > bytes.length) throw new BadHeaderError('The header ends inside a recipient entry.')
+    recipients.push({ type, body: bytes.slice(offset, offset + bodyLength) })
+    offset += bodyLength
+  }
+  if (offset !== bytes.length) throw new BadHeaderError('The header has bytes after its last recipient entry.')
+  return recipients
+}
+
+/** The fixed fields of a header, parsed from its preamble (the first {@link PREAMBLE_LENGTH} bytes). */
+export type Preamble = Pick<Header, 'version' | 'suite' | 'preamble' | 'chunkSize' | 'plaintextLength' | 'salt' | 'noncePrefix'>
+
+/**
+ * Parses and checks the preamble at the start of `bytes`.
+ * @throws {BadHeaderError} | {UnsupportedVersionError} | {TruncatedError} (fewer than 60 bytes)
+ */
+export function parsePreamble(bytes: Uint8Array): Preamble {
+  abytes(bytes, 'bytes')
+  checkMagic(bytes)
+  if (bytes.length < PREAMBLE_LENGTH) throw new TruncatedError(`The object ends inside its header (${bytes.length} bytes).`)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, PREAMBLE_LENGTH)
+  if (view.getUint16(6) !== 0 || view.getUint8(59) !== 0) {
+    throw new BadHeaderError('Reserved header bytes are not zero.')
+  }
+  const chunkSize = view.getUint32(8)
+  if (!isValidChunkSize(chunkSize)) {
+    throw new BadHeaderError(`The chunk size (${chunkSize}) is not a power of two from 1 KiB to 16 MiB.`)
+  }
+  const rawLength = view.getBigUint64(12)
+  let plaintextLength: number | null = null
+  if (rawLength !== UNKNOWN_LENGTH) {
+    if (rawLength > BigInt(Number.MAX_SAFE_INTEGER) || rawLength > BigInt(MAX_CHUNKS) * BigInt(chunkSize)) {
+      throw new BadHeaderError('The plaintext length field is out of range.')
+    }
+    plaintextLength = Number(rawLength)
+  }
+  return {
+    version: VERSION,
+    suite: SUITE,
+    preamble: bytes.slice(0, PREAMBLE_LENGTH),
+    chunkSize,
+    plaintextLength,
+    salt: bytes.slice(20, 52),
+    noncePrefix: bytes.slice(52, 59),
+  }
 }
 
 /**
@@ -125,56 +186,18 @@ export function parseHeader(bytes: Uint8Array): Header {
   if (bytes.length < length) {
     throw new TruncatedError(`The object ends inside its header (${bytes.length} of ${length} bytes).`)
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, length)
-  if (view.getUint16(6) !== 0 || view.getUint8(59) !== 0) {
-    throw new BadHeaderError('Reserved header bytes are not zero.')
-  }
-  const chunkSize = view.getUint32(8)
-  if (!isValidChunkSize(chunkSize)) {
-    throw new BadHeaderError(`The chunk size (${chunkSize}) is not a power of two from 1 KiB to 16 MiB.`)
-  }
-  const rawLength = view.getBigUint64(12)
-  let plaintextLength: number | null = null
-  if (rawLength !== UNKNOWN_LENGTH) {
-    if (rawLength > BigInt(Number.MAX_SAFE_INTEGER) || rawLength > BigInt(MAX_CHUNKS) * BigInt(chunkSize)) {
-      throw new BadHeaderError('The plaintext length field is out of range.')
-    }
-    plaintextLength = Number(rawLength)
-  }
-  const metadataLength = view.getUint32(96)
+  const fixed = parsePreamble(bytes)
+  const metadataLength = new DataView(bytes.buffer, bytes.byteOffset, length).getUint32(96)
   if (metadataLength !== 0 && (metadataLength < TAG_LENGTH || metadataLength > MAX_SEALED_METADATA_LENGTH)) {
     throw new BadHeaderError(`The sealed metadata length (${metadataLength}) is out of range.`)
   }
-  let offset = FIXED_LENGTH + metadataLength
-  if (offset + 2 > length) throw new BadHeaderError('The header is too short for its metadata.')
-  const count = view.getUint16(offset)
-  offset += 2
-  if (count === 0 || count > MAX_RECIPIENTS) {
-    throw new BadHeaderError(`The recipient count (${count}) is out of range.`)
-  }
-  const recipients: Stanza[] = []
-  for (let i = 0; i < count; i++) {
-    if (offset + 3 > length) throw new BadHeaderError('The header ends inside a recipient entry.')
-    const type = view.getUint8(offset)
-    const bodyLength = view.getUint16(offset + 1)
-    offset += 3
-    if (offset + bodyLength > length) throw new BadHeaderError('The header ends inside a recipient entry.')
-    recipients.push({ type, body: bytes.slice(offset, offset + bodyLength) })
-    offset += bodyLength
-  }
-  if (offset !== length) throw new BadHeaderError('The header has bytes after its last recipient entry.')
+  if (FIXED_LENGTH + metadataLength > length) throw new BadHeaderError('The header is too short for its metadata.')
   return {
-    version: VERSION,
-    suite: SUITE,
+    ...fixed,
     length,
-    preamble: bytes.slice(0, PREAMBLE_LENGTH),
-    chunkSize,
-    plaintextLength,
-    salt: bytes.slice(20, 52),
-    noncePrefix: bytes.slice(52, 59),
     commitment: bytes.slice(60, 92),
     sealedMetadata: bytes.slice(FIXED_LENGTH, FIXED_LENGTH + metadataLength),
-    recipients,
+    recipients: parseStanzas(bytes.subarray(FIXED_LENGTH + metadataLength, length)),
   }
 }
 

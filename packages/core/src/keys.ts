@@ -2,7 +2,7 @@
  * Key helpers: generate and import the master keys that recipients use. Safe defaults: private and
  * symmetric keys are non-extractable unless the caller asks, by name, for the opposite.
  */
-import { abytes, buf, concat, fromBase64, toHex, utf8 } from './bytes.js'
+import { abytes, buf, concat, fromBase64, toBase64, toHex, utf8 } from './bytes.js'
 import { InvalidArgumentError } from './errors.js'
 
 /** RSA modulus sizes accepted for RSA-OAEP recipients. 3072 is the default. */
@@ -120,15 +120,9 @@ function pemToDer(pem: string): Uint8Array {
 export async function exportPublicKeyPem(publicKey: CryptoKey): Promise<string> {
   checkRsaKey(publicKey, 'public')
   const der = new Uint8Array(await crypto.subtle.exportKey('spki', publicKey))
-  const b64 = btoaBytes(der)
+  const b64 = toBase64(der)
   const lines = b64.match(/.{1,64}/g) ?? []
   return `-----BEGIN PUBLIC KEY-----\n${lines.join('\n')}\n-----END PUBLIC KEY-----\n`
-}
-
-function btoaBytes(bytes: Uint8Array): string {
-  let s = ''
-  for (const b of bytes) s += String.fromCharCode(b)
-  return btoa(s)
 }
 
 /**

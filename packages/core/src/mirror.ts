@@ -6,7 +6,7 @@
  */
 import { aint, concat, fromBase64, toBase64 } from './bytes.js'
 import { BadHeaderError, InvalidArgumentError } from './errors.js'
-import { type Header, type Stanza, COMMITMENT_LENGTH, MAX_HEADER_LENGTH, PREAMBLE_LENGTH, parseHeader } from './header.js'
+import { type Header, type Stanza, COMMITMENT_LENGTH, MAX_HEADER_LENGTH, PREAMBLE_LENGTH, encodeStanzas, parseHeader, parsePreamble, parseStanzas } from './header.js'
 import { StanzaType, stanzaKeyId } from './recipients.js'
 
 /** Name prefixes of the providers' user metadata. Any other lowercase prefix is accepted too. */
@@ -71,12 +71,6 @@ function checkPrefix(prefix: string): string {
   return prefix
 }
 
-function encodeRecipients(stanzas: readonly Stanza[]): Uint8Array {
-  const parts: Uint8Array[] = [new Uint8Array([stanzas.length >> 8, stanzas.length & 255])]
-  for (const s of stanzas) parts.push(new Uint8Array([s.type, s.body.length >> 8, s.body.length & 255]), s.body)
-  return concat(parts)
-}
-
 /**
  * Expresses a header as user metadata. The recipients (`-key`) are included only if everything fits
  * in `budget`; otherwise the mirror says `"recipients":"body"` and readers take them from the body.
@@ -105,7 +99,7 @@ export function headerToMetadata(header: Uint8Array | Header, options: MirrorOpt
     if (h.plaintextLength !== null) out[prefix + N.dataSize] = String(h.plaintextLength)
   }
   const size = (m: Record<string, string>): number => Object.entries(m).reduce((n, [k, v]) => n + k.length + v.length, 0)
-  const withKey = { ...out, [prefix + N.key]: toBase64(encodeRecipients(stanzas)) }
+  const withKey = { ...out, [prefix + N.key]: toBase64(encodeStanzas(stanzas)) }
   const matdesc = (recipients: 'meta' | 'body', kid: readonly string[], partial: boolean): string =>
     JSON.stringify({ v: 1, hdr: h.length, recipients, kid, ...(partial ? { kidPartial: true } : {}) })
   const full = { ...withKey, [prefix + N.matdesc]: matdesc('meta', ids, false) }
@@ -155,23 +149,20 @@ export function metadataToHeader(metadata: Readonly<Record<string, string>>, opt
   const partSize = partText === undefined ? null : Number(partText)
   if (partSize !== null && !Number.isSafeInteger(partSize)) throw new BadHeaderError('The metadata mirror "part-size" is not a number.')
   const keyField = get(N.key)
-  // Parse what the mirror carries as a header of its own (no private metadata), with the real
-  // header's length kept aside: the chunks start at `headerLength` in the body.
-  const recipients = keyField === undefined ? encodeRecipients([{ type: 0, body: new Uint8Array(0) }]) : decode(keyField, 'key')
-  const rebuilt = new Uint8Array(PREAMBLE_LENGTH + COMMITMENT_LENGTH + 8 + recipients.length)
-  rebuilt.set(start, 0)
-  const view = new DataView(rebuilt.buffer)
-  view.setUint32(92, rebuilt.length)
-  view.setUint32(96, 0)
-  rebuilt.set(recipients, 100)
-  const parsed = parseHeader(rebuilt)
-  const header: Header | null = keyField === undefined ? null : { ...parsed, length: headerLength }
+  const fixed = parsePreamble(start)
+  // The recipients the mirror carries, bound to its preamble and commitment; `length` is the body
+  // header's, where the chunks start.
+  const recipients = keyField === undefined ? null : parseStanzas(decode(keyField, 'key'))
+  const header: Header | null =
+    recipients === null
+      ? null
+      : { ...fixed, length: headerLength, commitment: start.slice(PREAMBLE_LENGTH), sealedMetadata: new Uint8Array(0), recipients }
   return {
     header,
     headerLength,
-    chunkSize: parsed.chunkSize,
-    plaintextLength: parsed.plaintextLength,
-    keyIds: keyField === undefined ? kid : parsed.recipients.map(stanzaKeyId).filter((id): id is string => id !== null),
+    chunkSize: fixed.chunkSize,
+    plaintextLength: fixed.plaintextLength,
+    keyIds: recipients === null ? kid : recipients.map(stanzaKeyId).filter((id): id is string => id !== null),
     hasRecipients: keyField !== undefined,
     partSize,
   }

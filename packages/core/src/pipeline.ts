@@ -40,115 +40,40 @@ export class OrderedQueue {
 }
 
 /**
- * Cuts a plaintext stream into chunks and seals them. A full chunk is held back until more input
- * arrives, because only the end of the input tells whether it is the last one.
+ * Cuts a byte stream into units of a fixed size, holding back the latest full unit until more input
+ * shows it is not the last one. Whole units of the input are handed on as views, without a copy;
+ * smaller pieces are gathered in one of two staging buffers, each reused once its unit is handed on:
+ * WebCrypto copies its input when encrypt() or decrypt() is called, before the call returns.
  */
-export class Sealer {
-  readonly #key: ObjectKey
-  readonly #queue: OrderedQueue
-  #held: Uint8Array | null = null
-  /** Whether `#held` is our staging buffer (reusable once sealed) or a view of the caller's input. */
-  #heldOwned = false
-  #partial: Uint8Array
-  #spare: Uint8Array | null = null
-  #filled = 0
-  #index = 0
-  #total = 0
-
-  constructor(key: ObjectKey, emit: (bytes: Uint8Array) => void, depth = DEFAULT_DEPTH) {
-    this.#key = key
-    this.#queue = new OrderedQueue(depth, emit)
-    this.#partial = new Uint8Array(key.chunkSize)
-  }
-
-  /** Takes more plaintext. `data` must not be changed by the caller afterwards (it may be sealed in place). */
-  async push(data: Uint8Array): Promise<void> {
-    const size = this.#key.chunkSize
-    this.#total += data.length
-    const expected = this.#key.plaintextLength
-    if (expected !== null && this.#total > expected) {
-      throw new InvalidArgumentError(`The input is longer than the plaintextLength given (${expected} bytes).`)
-    }
-    let offset = 0
-    while (offset < data.length) {
-      if (this.#held !== null) await this.#sealHeld(false)
-      if (this.#filled === 0 && data.length - offset >= size) {
-        // Whole chunks of the input are sealed in place, without a copy.
-        this.#held = data.subarray(offset, offset + size)
-        this.#heldOwned = false
-        offset += size
-        continue
-      }
-      const n = Math.min(size - this.#filled, data.length - offset)
-      this.#partial.set(data.subarray(offset, offset + n), this.#filled)
-      this.#filled += n
-      offset += n
-      if (this.#filled === size) {
-        this.#held = this.#partial
-        this.#heldOwned = true
-        this.#partial = this.#spare ?? new Uint8Array(size)
-        this.#spare = null
-        this.#filled = 0
-      }
-    }
-  }
-
-  async #sealHeld(last: boolean): Promise<void> {
-    const held = this.#held
-    if (held === null) return
-    this.#held = null
-    const sealing = this.#seal(held, last)
-    // WebCrypto copies its input when encrypt() is called, before it returns: our staging buffer
-    // is free again now, and two of them serve any input however it is cut.
-    if (this.#heldOwned) this.#spare = held
-    await sealing
-  }
-
-  /** Seals the last chunk and waits for every chunk to be emitted. */
-  async finish(): Promise<void> {
-    const expected = this.#key.plaintextLength
-    if (expected !== null && this.#total !== expected) {
-      throw new InvalidArgumentError(`The input ended after ${this.#total} bytes but plaintextLength was ${expected}.`)
-    }
-    if (this.#held !== null) await this.#sealHeld(true)
-    else await this.#seal(this.#partial.subarray(0, this.#filled), true)
-    await this.#queue.drain()
-  }
-
-  #seal(chunk: Uint8Array, last: boolean): Promise<void> {
-    return this.#queue.push(sealChunk(this.#key, this.#index++, chunk, last))
-  }
-}
-
-/**
- * Cuts a ciphertext body (the bytes after the header) into chunks and opens them, emitting each
- * chunk's plaintext only after its tag verified. Detects reordering, truncation and appended data.
- */
-export class Opener {
-  readonly #key: ObjectKey
-  readonly #queue: OrderedQueue
+class Cutter {
   readonly #unit: number
-  readonly #count: number | null
   #held: Uint8Array | null = null
+  /** Whether `#held` is a staging buffer (reusable once handed on) or a view of the caller's input. */
   #heldOwned = false
   #partial: Uint8Array
   #spare: Uint8Array | null = null
   #filled = 0
-  #index = 0
 
-  constructor(key: ObjectKey, emit: (bytes: Uint8Array) => void, depth = DEFAULT_DEPTH) {
-    this.#key = key
-    this.#queue = new OrderedQueue(depth, emit)
-    this.#unit = key.chunkSize + TAG_LENGTH
-    this.#partial = new Uint8Array(this.#unit)
-    this.#count = key.plaintextLength === null ? null : chunkCount(key.plaintextLength, key.chunkSize)
+  constructor(unit: number) {
+    this.#unit = unit
+    this.#partial = new Uint8Array(unit)
   }
 
-  async push(data: Uint8Array): Promise<void> {
+  /**
+   * Takes more input and calls `next` with every unit now known not to be the last. `next` must have
+   * read its unit when it returns (its promise may settle later). `data` must not change afterwards.
+   */
+  async push(data: Uint8Array, next: (unit: Uint8Array) => Promise<void>): Promise<void> {
     const unit = this.#unit
     let offset = 0
     while (offset < data.length) {
-      if (this.#held !== null) await this.#openHeld()
+      if (this.#held !== null) {
+        const held = this.#held
+        this.#held = null
+        const passing = next(held)
+        if (this.#heldOwned) this.#spare = held
+        await passing
+      }
       if (this.#filled === 0 && data.length - offset >= unit) {
         this.#held = data.subarray(offset, offset + unit)
         this.#heldOwned = false
@@ -169,25 +94,92 @@ export class Opener {
     }
   }
 
-  /** The held full chunk is followed by more data: it is not the last one. */
-  async #openHeld(): Promise<void> {
-    const chunk = this.#held
-    if (chunk === null) return
+  /** What is left at the end of the input: the held full unit, or the partial one (maybe empty). */
+  rest(): Uint8Array {
+    const rest = this.#held ?? this.#partial.subarray(0, this.#filled)
     this.#held = null
+    return rest
+  }
+}
+
+/**
+ * Cuts a plaintext stream into chunks and seals them. A full chunk is held back until more input
+ * arrives, because only the end of the input tells whether it is the last one.
+ */
+export class Sealer {
+  readonly #key: ObjectKey
+  readonly #queue: OrderedQueue
+  readonly #cutter: Cutter
+  #index = 0
+  #total = 0
+
+  constructor(key: ObjectKey, emit: (bytes: Uint8Array) => void, depth = DEFAULT_DEPTH) {
+    this.#key = key
+    this.#queue = new OrderedQueue(depth, emit)
+    this.#cutter = new Cutter(key.chunkSize)
+  }
+
+  /** Takes more plaintext. `data` must not be changed by the caller afterwards (it may be sealed in place). */
+  async push(data: Uint8Array): Promise<void> {
+    this.#total += data.length
+    const expected = this.#key.plaintextLength
+    if (expected !== null && this.#total > expected) {
+      throw new InvalidArgumentError(`The input is longer than the plaintextLength given (${expected} bytes).`)
+    }
+    await this.#cutter.push(data, (chunk) => this.#seal(chunk, false))
+  }
+
+  /** Seals the last chunk and waits for every chunk to be emitted. */
+  async finish(): Promise<void> {
+    const expected = this.#key.plaintextLength
+    if (expected !== null && this.#total !== expected) {
+      throw new InvalidArgumentError(`The input ended after ${this.#total} bytes but plaintextLength was ${expected}.`)
+    }
+    await this.#seal(this.#cutter.rest(), true)
+    await this.#queue.drain()
+  }
+
+  #seal(chunk: Uint8Array, last: boolean): Promise<void> {
+    return this.#queue.push(sealChunk(this.#key, this.#index++, chunk, last))
+  }
+}
+
+/**
+ * Cuts a ciphertext body (the bytes after the header) into chunks and opens them, emitting each
+ * chunk's plaintext only after its tag verified. Detects reordering, truncation and appended data.
+ */
+export class Opener {
+  readonly #key: ObjectKey
+  readonly #queue: OrderedQueue
+  readonly #unit: number
+  readonly #count: number | null
+  readonly #cutter: Cutter
+  #index = 0
+
+  constructor(key: ObjectKey, emit: (bytes: Uint8Array) => void, depth = DEFAULT_DEPTH) {
+    this.#key = key
+    this.#queue = new OrderedQueue(depth, emit)
+    this.#unit = key.chunkSize + TAG_LENGTH
+    this.#cutter = new Cutter(this.#unit)
+    this.#count = key.plaintextLength === null ? null : chunkCount(key.plaintextLength, key.chunkSize)
+  }
+
+  async push(data: Uint8Array): Promise<void> {
+    await this.#cutter.push(data, (chunk) => this.#openFull(chunk))
+  }
+
+  /** A full chunk followed by more data: it is not the last one. */
+  async #openFull(chunk: Uint8Array): Promise<void> {
     const index = this.#index++
     if (this.#count !== null && index >= this.#count - 1) {
       throw new TamperedError(`The object has data after its final chunk (${this.#count} chunks).`, index)
     }
-    const opening = this.#queue.push(openChunk(this.#key, index, chunk, false))
-    // decrypt() copied the bytes when it was called (see Sealer): the buffer can be refilled.
-    if (this.#heldOwned) this.#spare = chunk
-    await opening
+    return this.#queue.push(openChunk(this.#key, index, chunk, false))
   }
 
   /** Opens the final chunk, checks the object ends exactly there, and drains. */
   async finish(): Promise<void> {
-    const final = this.#held ?? this.#partial.subarray(0, this.#filled)
-    this.#held = null
+    const final = this.#cutter.rest()
     const index = this.#index++
     const count = this.#count
     // Chunks before the final one are still in flight: let them fail first, so the error always
