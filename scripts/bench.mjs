@@ -15,11 +15,11 @@
 // CHROMIUM_PATH overrides /usr/bin/chromium.
 import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import os from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
+import { createServer, runnerImport } from 'vite'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const PAGE_DIR = join(ROOT, 'scripts', 'bench')
@@ -77,19 +77,6 @@ function parseOptions(argv, env) {
   return { quick, out, config: { size, chunkSizes, runs, pieceSize: 1 * MiB, rawDepth: 4, concurrency } }
 }
 
-// Vite is installed with Vitest; if the root package does not list it, pnpm does not link it into
-// node_modules/, so fall back to the copy Vitest resolves.
-async function loadVite() {
-  try {
-    return await import('vite')
-  } catch (e) {
-    if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e
-    const fromRoot = createRequire(join(ROOT, 'package.json'))
-    const fromVitest = createRequire(fromRoot.resolve('vitest/package.json'))
-    return import(pathToFileURL(fromVitest.resolve('vite')).href)
-  }
-}
-
 function label(bytes) {
   return bytes >= MiB ? `${bytes / MiB} MiB` : `${bytes / KiB} KiB`
 }
@@ -128,7 +115,8 @@ function gitCommit() {
 
 async function main() {
   const { quick, out, config } = parseOptions(process.argv.slice(2), process.env)
-  const { createServer } = await loadVite()
+  // The Chromium binary and flags the tests use, from one place.
+  const { chromiumArgs, chromiumPath } = (await runnerImport(join(ROOT, 'vite.config.ts'), { configFile: false, logLevel: 'warn' })).module
   const loadBefore = os.loadavg()
   let server = null
   let browser = null
@@ -147,19 +135,7 @@ async function main() {
     if (address === null || typeof address !== 'object') throw new Error('Vite did not report a port')
     const url = `http://127.0.0.1:${address.port}/index.html`
 
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs })
     const page = await browser.newPage()
     page.on('console', (msg) => {
       const text = msg.text()

@@ -70,27 +70,18 @@ export function s3HarnessPlugin(): Plugin {
         return
       }
       const p = await getProxy()
-      const handler = createPresignHandler({
+      const common = {
         endpoint: p.url,
         region: e.region,
         bucket: e.bucket,
         credentials: { accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey },
-        authorize: ({ key }) => key.startsWith(ALLOWED_PREFIX),
-        basePath: '/api/s3',
-      })
-      const listener = toNodeListener(handler)
+        authorize: ({ key }: { key: string }) => key.startsWith(ALLOWED_PREFIX),
+      }
+      const listener = toNodeListener(createPresignHandler({ ...common, basePath: '/api/s3' }))
       // The same store with SSE-C as a second layer: the server's customer key is signed into every
       // part, GET and HEAD the browser makes.
       const ssec = toNodeListener(
-        createPresignHandler({
-          endpoint: p.url,
-          region: e.region,
-          bucket: e.bucket,
-          credentials: { accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey },
-          authorize: ({ key }) => key.startsWith(ALLOWED_PREFIX),
-          basePath: '/api/s3-ssec',
-          serverSideEncryption: { mode: 'SSE-C', key: SSE_C_TEST_KEY },
-        }),
+        createPresignHandler({ ...common, basePath: '/api/s3-ssec', serverSideEncryption: { mode: 'SSE-C', key: SSE_C_TEST_KEY } }),
       )
       server.middlewares.use((req, res, next) => {
         if (req.url?.startsWith('/api/s3/') === true) listener(req, res)

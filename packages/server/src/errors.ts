@@ -35,6 +35,10 @@ export type ServerErrorCode =
   | 'BAD_S3_RESPONSE'
   /** The object store could not be reached (DNS, connection refused, reset). */
   | 'S3_UNREACHABLE'
+  /** A key service refused or failed (see `KmsAdapterError` in kms.ts). */
+  | 'KMS_DENIED'
+  | 'KMS_INVALID_CIPHERTEXT'
+  | 'KMS_UNAVAILABLE'
 
 /** Base class of every error this package throws on purpose. */
 export class ServerError extends Error {

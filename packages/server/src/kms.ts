@@ -7,7 +7,7 @@
  * speaks this handler's protocol, such as the test KMS in `scripts/test-kms/`). Adapters for AWS KMS,
  * Google Cloud KMS or Vault Transit are a few lines each (docs/FORMAT.md §11).
  */
-import { InvalidArgumentError } from './errors.js'
+import { InvalidArgumentError, ServerError } from './errors.js'
 import { isLoopback, parseHttpUrl } from './uri.js'
 
 /** An encryption context: string names to string values, bound to the ciphertext. */
@@ -29,12 +29,11 @@ export interface KmsAdapter {
 export type KmsAdapterErrorCode = 'KMS_DENIED' | 'KMS_INVALID_CIPHERTEXT' | 'KMS_UNAVAILABLE'
 
 /** A key service refused or failed; the handler answers 403, 422 or 502 with this code and message. */
-export class KmsAdapterError extends Error {
-  readonly code: KmsAdapterErrorCode
+export class KmsAdapterError extends ServerError {
+  declare readonly code: KmsAdapterErrorCode
 
   constructor(code: KmsAdapterErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.code = code
+    super(code, message, options)
     this.name = 'KmsAdapterError'
   }
 }

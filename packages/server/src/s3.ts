@@ -7,7 +7,7 @@ import { type Bucket, type BucketLocation, type Query, resolveBucket } from './e
 import { BadS3ResponseError, InvalidArgumentError, S3Error, S3UnreachableError } from './errors.js'
 import { type Credentials, checkScope, presignUrl, signRequest } from './sigv4.js'
 import { type ObjectEncryption, type ServerSideEncryption, type SseHeaderTable, isSseHeader, readObjectEncryption, sseHeaderTable } from './sse.js'
-import { type CompletedPart, checkCompletedParts, checkContentType, checkKey, checkMetadata, checkPartNumber, checkUploadId } from './validate.js'
+import { type CompletedPart, checkCompletedParts, checkContentType, checkEtag, checkKey, checkMetadata, checkPartNumber, checkUploadId } from './validate.js'
 import { uriEncode } from './uri.js'
 import { escapeXml, xmlElements, xmlText } from './xml.js'
 
@@ -482,10 +482,3 @@ function s3Error(operation: string, status: number, body: string, headers: Heade
   const requestId = xmlText(body, 'RequestId') ?? headers.get('x-amz-request-id') ?? undefined
   return new S3Error(status, code, message, requestId)
 }
-
-/** An ETag for a precondition header: printable ASCII, quoted as S3 gives it. */
-function checkEtag(etag: string): string {
-  if (typeof etag !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(etag)) throw new InvalidArgumentError('etag must be the ETag the store gave (printable ASCII).')
-  return etag
-}
-

@@ -180,3 +180,9 @@ export function checkRange(value: unknown): string {
   }
   return value
 }
+
+/** An ETag as the store gave it (quoted), for a precondition header: printable ASCII. */
+export function checkEtag(value: unknown): string {
+  if (typeof value !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(value)) throw new InvalidArgumentError('etag must be the ETag the store gave (printable ASCII).')
+  return value
+}

@@ -64,6 +64,8 @@ export interface RemoteObject {
   readonly metadata: ObjectMetadata | null
   readonly key: ObjectKey
   readonly layout: Layout
+  /** Recipient entries shared through the metadata mirror (checked only under the body's commitment). */
+  readonly mirrored: readonly Stanza[]
 }
 
 const DEFAULT_RANGE_SIZE = 8 * 1024 * 1024
@@ -98,11 +100,11 @@ export async function openRemote(objectKey: string, options: DownloadOptions): P
   const info = await options.signer.head(objectKey)
   const sign = urlSource(options.signer, objectKey)
   let hint = FIRST_READ
-  let mirrored: readonly Stanza[] | null = null
+  let mirrored: readonly Stanza[] = []
   try {
     const mirror = metadataToHeader(info.metadata, { prefix: '' })
     if (mirror !== null) hint = mirror.headerLength
-    mirrored = mirror?.header?.recipients ?? null
+    mirrored = mirror?.header?.recipients ?? []
   } catch {
     // The mirror is a hint only; the body header is read and checked either way.
   }
@@ -124,7 +126,7 @@ export async function openRemote(objectKey: string, options: DownloadOptions): P
   } catch (e) {
     // Shared through metadata only: the mirror's recipient entries are tried under the body
     // header's commitment, so a forged entry is refused (COMMITMENT_MISMATCH) and cannot swap keys.
-    if (!(e instanceof WrongKeyError) || mirrored === null || mirrored.length === 0) throw e
+    if (!(e instanceof WrongKeyError) || mirrored.length === 0) throw e
     opened = await openHeader(withRecipients(header, mirrored), options.keys)
   }
   let size: number
@@ -146,6 +148,7 @@ export async function openRemote(objectKey: string, options: DownloadOptions): P
     metadata: opened.metadata,
     key: opened.key,
     layout: { headerLength: header.length, chunkSize: header.chunkSize, plaintextLength: size },
+    mirrored,
   }
 }
 

@@ -11,7 +11,6 @@ import {
   type RecipientInput,
   type Stanza,
   headerToMetadata,
-  metadataToHeader,
   parseHeader,
   rewrapHeader,
   rewrapRecipients,
@@ -62,17 +61,10 @@ function kept(stanza: Stanza): Recipient {
 }
 
 /** The object's recipient entries: the body header's, plus any shared through the metadata mirror. */
-async function currentStanzas(remote: RemoteObject, signer: SharingSigner): Promise<Stanza[]> {
-  const info = await signer.head(remote.objectKey)
-  let mirrored: readonly Stanza[] = []
-  try {
-    mirrored = metadataToHeader(info.metadata, { prefix: '' })?.header?.recipients ?? []
-  } catch {
-    // A damaged mirror adds nothing; the body header is the source of truth.
-  }
+function currentStanzas(remote: RemoteObject): Stanza[] {
   const all = [...remote.header.recipients]
   const seen = new Set(all.map(stanzaFingerprint))
-  for (const s of mirrored) if (!seen.has(stanzaFingerprint(s))) all.push(s)
+  for (const s of remote.mirrored) if (!seen.has(stanzaFingerprint(s))) all.push(s)
   return all
 }
 
@@ -92,7 +84,7 @@ function stanzaFingerprint(s: Stanza): string {
  */
 export async function shareObject(objectKey: string, recipients: readonly RecipientInput[], options: ShareOptions): Promise<ShareResult> {
   const remote = await openRemote(objectKey, { signer: options.signer, keys: options.keys, ...getOpts(options) })
-  const current = await currentStanzas(remote, options.signer)
+  const current = currentStanzas(remote)
   // Unwrap from any current entry, metadata ones included: the body's commitment still decides.
   const added = await rewrapRecipients(withRecipients(remote.header, current), { keys: options.keys, recipients })
   const all = [...current, ...added]
@@ -120,7 +112,7 @@ export async function shareObject(objectKey: string, recipients: readonly Recipi
  */
 export async function setRecipients(objectKey: string, recipients: readonly RecipientInput[], options: ShareOptions): Promise<ShareResult> {
   const remote = await openRemote(objectKey, { signer: options.signer, keys: options.keys, ...getOpts(options) })
-  const current = await currentStanzas(remote, options.signer)
+  const current = currentStanzas(remote)
   const header = await rewrapHeader(withRecipients(remote.header, current), { keys: options.keys, recipients })
   return rewriteHeader(remote, header, options)
 }
@@ -165,7 +157,7 @@ export async function rotateRecipients(prefix: string, retiredKeyId: string, rep
       seen++
       try {
         const remote = await openRemote(object.key, { signer: options.signer, keys: options.keys, ...getOpts(options) })
-        const current = await currentStanzas(remote, options.signer)
+        const current = currentStanzas(remote)
         const keep = current.filter((s) => stanzaKeyId(s) !== retiredKeyId)
         if (keep.length === current.length) {
           skipped++

@@ -330,10 +330,8 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
         parts.delete(number)
       },
       done(number: number) {
-        const p = partAt(plan, number)
         parts.delete(number)
-        doneBytes += p.size
-        doneSealed += p.plaintextEnd - p.plaintextStart
+        this.preset(number)
         partsDone++
         emit(true)
       },

@@ -4,7 +4,7 @@
  * replaces comlink's "throw" transfer handler with one that keeps them. Imported for its effect by
  * both the Worker and the page side of the pool.
  */
-import { BucketsealError, type ErrorCode } from '@bucketseal/core'
+import { BucketsealError } from '@bucketseal/core'
 import { transferHandlers } from 'comlink'
 import { TransferError, type TransferErrorCode } from './errors.js'
 
@@ -18,15 +18,11 @@ interface SerializedError {
 }
 
 const TRANSFER_CODES = new Set<string>(['INVALID_ARGUMENT', 'INSECURE_URL', 'MISSING_ETAG', 'REQUEST_REJECTED', 'NETWORK', 'ABORTED', 'FILE_CHANGED', 'BAD_STATE'])
-const CORE_CODES = new Set<string>(['INVALID_ARGUMENT', 'BAD_HEADER', 'UNSUPPORTED_VERSION', 'WRONG_KEY', 'COMMITMENT_MISMATCH', 'TAMPERED', 'TRUNCATED'])
 
 function isTransferCode(code: string): code is TransferErrorCode {
   return TRANSFER_CODES.has(code)
 }
 
-function isCoreCode(code: string): code is ErrorCode {
-  return CORE_CODES.has(code)
-}
 
 function isSerializedError(v: unknown): v is SerializedError {
   return (
@@ -69,10 +65,9 @@ if (base !== undefined) {
           ...(typeof status === 'number' ? { status } : {}),
           ...(source === 'signer' || source === 'store' ? { source } : {}),
         })
-      } else if (s.code !== undefined && isCoreCode(s.code)) {
-        error = Object.assign(new BucketsealError(s.code, s.message), s.extra)
       } else if (s.code !== undefined) {
-        // Another package's code (keys, say): keep it on the common base class.
+        // Core's codes and other packages' (keys, say) on the common base class, which
+        // isBucketsealError recognises by code.
         error = Object.assign(new BucketsealError<string>(s.code, s.message), s.extra)
       } else {
         error = new Error(s.message)

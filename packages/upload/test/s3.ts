@@ -1,21 +1,9 @@
 // Browser side of tests/support/s3-harness.ts: typed access to its commands, and helpers shared by
 // the upload and download tests.
 import { commands } from 'vitest/browser'
+// Types only (erased): the proxy itself runs in the Vitest process, behind the harness's commands.
+import type { FaultRule, ProxyStats } from '../../../tests/support/fault-proxy.ts'
 import { httpSigner } from '../src/index.js'
-
-export interface FaultRule {
-  readonly method?: string
-  readonly match?: string
-  readonly action: 'status-500' | 'status-503' | 'drop' | 'expired' | 'strip-etag'
-  readonly times?: number
-}
-
-export interface ProxyStats {
-  readonly requests: Record<string, number>
-  readonly bytesSent: number
-  readonly bytesReceived: number
-  readonly faults: number
-}
 
 declare module 'vitest/browser' {
   interface BrowserCommands {
