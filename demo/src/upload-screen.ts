@@ -91,10 +91,6 @@ interface Job {
   cancelled: boolean
 }
 
-function randomId(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('')
-}
-
 export function uploadScreen(app: App): Screen {
   // ---- Recipients ----
   const selected = new Map<string, boolean>()
@@ -132,29 +128,21 @@ export function uploadScreen(app: App): Screen {
 
   const run = async (job: Job): Promise<void> => {
     const { row } = job
-    for (let attempt = 0; ; attempt++) {
-      job.task = upload(row.file, {
-        signer: app.signer,
-        recipients: job.recipients,
-        // The store sees only this opaque name; the real one is sealed inside the object.
-        objectKey: `${app.config.prefix}${randomId()}`,
-        resumeKey: job.resumeKey,
-        onProgress: (p) => row.progress(p),
-      })
-      row.state = 'uploading'
-      try {
-        row.done(await job.task.done, () => app.go('objects'))
-        app.changed('objects')
-        return
-      } catch (error) {
-        if (job.cancelled) return row.cancelled()
-        // Workaround: when Resume follows Pause before the Worker has reported the part that Pause
-        // abandoned, the uploader takes that part's ABORTED for a failure and ends the upload
-        // (packages/upload/src/upload.ts). Its state is saved, so starting it again resumes it.
-        const aborted = typeof error === 'object' && error !== null && 'code' in error && error.code === 'ABORTED'
-        if (aborted && attempt < 3) continue
-        return row.failed(error)
-      }
+    job.task = upload(row.file, {
+      signer: app.signer,
+      recipients: job.recipients,
+      // The store sees only an opaque name under the demo's prefix; the real one is sealed inside.
+      keyPrefix: app.config.prefix,
+      resumeKey: job.resumeKey,
+      onProgress: (p) => row.progress(p),
+    })
+    row.state = 'uploading'
+    try {
+      row.done(await job.task.done, () => app.go('objects'))
+      app.changed('objects')
+    } catch (error) {
+      if (job.cancelled) return row.cancelled()
+      return row.failed(error)
     }
   }
 

@@ -5,9 +5,15 @@
  * the store) and injects the faults a test asks for: 500s, connections dropped mid-request, a 403
  * as from an expired URL, a response without its ETag. It also counts the bytes the store sent.
  */
+import { createHash } from 'node:crypto'
 import { type IncomingMessage, type ServerResponse, createServer, request } from 'node:http'
 
-export type FaultAction = 'status-500' | 'status-503' | 'drop' | 'expired' | 'strip-etag'
+/**
+ * `stall`: a PUT's body is read and never answered; a GET gets its status, headers and the first
+ * 64 KiB of the body, then nothing more (the connection stays open), as a stuck link would.
+ * `ignore-range`: the Range header is dropped, so the store answers 200 with the whole object.
+ */
+export type FaultAction = 'status-500' | 'status-503' | 'drop' | 'expired' | 'strip-etag' | 'stall' | 'ignore-range'
 
 export interface FaultRule {
   /** HTTP method to match (default any). */
@@ -30,6 +36,15 @@ export interface ProxyStats {
   readonly faults: number
 }
 
+/** The SHA-256 of a PUT body that reached the store, by part: no part may get two different bodies. */
+export interface PutDigest {
+  /** The path and query, without the signature (so re-signed resends compare equal). */
+  readonly target: string
+  readonly sha256: string
+  /** True for a body the proxy took and never answered (a `stall` fault). */
+  readonly stalled?: boolean
+}
+
 /** A request body the proxy kept (only with `recordBodies`). */
 export interface RecordedBody {
   readonly method: string
@@ -49,15 +64,25 @@ export interface FaultProxy {
   readonly url: string
   /** Bodies seen so far, when started with `recordBodies`. */
   bodies(): readonly RecordedBody[]
+  /** Digests of every PUT body forwarded to the store since the start (faulted requests excluded). */
+  putDigests(): readonly PutDigest[]
   setFaults(rules: readonly FaultRule[]): void
   stats(): ProxyStats
   resetStats(): void
   close(): Promise<void>
 }
 
+/** A request target without its SigV4 query parameters. */
+function unsigned(target: string): string {
+  const url = new URL(target, 'http://proxy')
+  for (const name of [...url.searchParams.keys()]) if (name.toLowerCase().startsWith('x-amz-')) url.searchParams.delete(name)
+  return `${url.pathname}?${url.searchParams.toString()}`
+}
+
 export async function startFaultProxy(target: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
   const to = new URL(target)
   const recorded: RecordedBody[] = []
+  const digests: PutDigest[] = []
   let rules: Array<FaultRule & { left: number }> = []
   const empty = (): { requests: Record<string, number>; bytesSent: number; bytesReceived: number; faults: number } => ({
     requests: {},
@@ -100,6 +125,13 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
       })
       return
     }
+    if (fault === 'stall' && method !== 'GET') {
+      // Recorded like a forwarded body: a test checks that the resend carried the same bytes.
+      const hash = createHash('sha256')
+      req.on('data', (d: Buffer) => hash.update(d))
+      req.on('end', () => digests.push({ target: unsigned(req.url ?? ''), sha256: hash.digest('hex'), stalled: true }))
+      return
+    }
     if (fault === 'drop') {
       // Let part of the body arrive, then cut the connection, as a flaky network would.
       let seen = 0
@@ -110,8 +142,10 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
       req.on('end', () => req.socket.destroy())
       return
     }
+    const headers = { ...req.headers }
+    if (fault === 'ignore-range') delete headers.range
     const upstream = request(
-      { host: to.hostname, port: to.port, method, path: req.url, headers: req.headers },
+      { host: to.hostname, port: to.port, method, path: req.url, headers },
       (up) => {
         const headers = { ...up.headers }
         if (fault === 'strip-etag') {
@@ -119,6 +153,17 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
           delete headers['access-control-expose-headers']
         }
         res.writeHead(up.statusCode ?? 502, headers)
+        if (fault === 'stall') {
+          let sent = 0
+          up.on('data', (d: Buffer) => {
+            if (sent >= 64 * 1024) return
+            const piece = d.subarray(0, 64 * 1024 - sent)
+            sent += piece.length
+            stats.bytesSent += piece.length
+            res.write(piece)
+          })
+          return
+        }
         up.on('data', (d: Buffer) => {
           if (method === 'GET') stats.bytesSent += d.length
         })
@@ -127,12 +172,17 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
     )
     upstream.on('error', () => res.destroy())
     const pieces: Buffer[] = []
+    const hash = createHash('sha256')
     req.on('data', (d: Buffer) => {
-      if (method === 'PUT') stats.bytesReceived += d.length
+      if (method === 'PUT') {
+        stats.bytesReceived += d.length
+        hash.update(d)
+      }
       if (options.recordBodies === true) pieces.push(d)
     })
     req.on('end', () => {
       if (options.recordBodies === true && pieces.length > 0) recorded.push({ method, path: req.url ?? '', body: Buffer.concat(pieces) })
+      if (method === 'PUT') digests.push({ target: unsigned(req.url ?? ''), sha256: hash.digest('hex') })
     })
     req.pipe(upstream)
   })
@@ -143,6 +193,7 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
   return {
     url: `http://127.0.0.1:${port}`,
     bodies: () => recorded,
+    putDigests: () => [...digests],
     setFaults(next) {
       rules = next.map((r) => ({ ...r, left: r.times ?? 1 }))
     },

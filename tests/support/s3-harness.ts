@@ -11,7 +11,7 @@
 import { S3Client, createPresignHandler, toNodeListener } from '../../packages/server/src/index.ts'
 import type { Plugin } from 'vite'
 import type { BrowserCommand } from 'vitest/node'
-import { type FaultProxy, type FaultRule, type ProxyStats, startFaultProxy } from './fault-proxy.ts'
+import { type FaultProxy, type FaultRule, type ProxyStats, type PutDigest, startFaultProxy } from './fault-proxy.ts'
 
 /** A fixed SSE-C customer key for the tests (a store-side key; it never protects real data). */
 const SSE_C_TEST_KEY = new Uint8Array(32).map((_, i) => (i * 7 + 3) & 255)
@@ -115,6 +115,7 @@ const proxyStats: BrowserCommand<[]> = async (): Promise<ProxyStats> => (await g
 const resetProxyStats: BrowserCommand<[]> = async () => {
   ;(await getProxy()).resetStats()
 }
+const proxyPutDigests: BrowserCommand<[]> = async (): Promise<readonly PutDigest[]> => (await getProxy()).putDigests()
 const pendingMultipartUploads: BrowserCommand<[prefix: string]> = async (_ctx, prefix) => (await s3().listMultipartUploads(prefix)).length
 /** Rewrites a stored object with byte `offset` flipped (metadata kept): an attacker with bucket write access. */
 const flipStoredByte: BrowserCommand<[key: string, offset: number]> = async (_ctx, key, offset) => {
@@ -145,6 +146,7 @@ export const s3HarnessCommands = {
   setFaults,
   proxyStats,
   resetProxyStats,
+  proxyPutDigests,
   pendingMultipartUploads,
   flipStoredByte,
   truncateStored,

@@ -43,6 +43,8 @@ export interface DownloadOptions {
   readonly signal?: AbortSignal
   readonly onProgress?: (progress: DownloadProgress) => void
   readonly retries?: number
+  /** A ranged GET that receives nothing for this long is aborted and retried. Default 30,000 ms. */
+  readonly stallTimeoutMs?: number
   /** Allows plain-http presigned URLs outside localhost. Never in production. */
   readonly dangerouslyAllowInsecureUrls?: boolean
 }
@@ -74,6 +76,7 @@ const FIRST_READ = 4096
 function getOptions(options: DownloadOptions): GetOptions {
   return {
     ...(options.retries === undefined ? {} : { retries: options.retries }),
+    ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
     ...(options.dangerouslyAllowInsecureUrls === undefined ? {} : { dangerouslyAllowInsecureUrls: options.dangerouslyAllowInsecureUrls }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   }
@@ -202,6 +205,7 @@ function rangeStream(object: RemoteObject, options: DownloadOptions): ReadableSt
         start,
         end,
         ...(options.retries === undefined ? {} : { retries: options.retries }),
+        ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
         ...(options.dangerouslyAllowInsecureUrls === undefined ? {} : { dangerouslyAllowInsecureUrls: options.dangerouslyAllowInsecureUrls }),
       }
       const result = runner.downloadRange(id, job, { sign })
@@ -275,6 +279,7 @@ export async function downloadRange(object: string | RemoteObject, start: number
       start,
       end,
       ...(options.retries === undefined ? {} : { retries: options.retries }),
+      ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
       ...(options.dangerouslyAllowInsecureUrls === undefined ? {} : { dangerouslyAllowInsecureUrls: options.dangerouslyAllowInsecureUrls }),
     }, { sign: cachedSource(remote, options.signer) })
   } finally {

@@ -21,6 +21,12 @@ export type TransferErrorCode =
   | 'FILE_CHANGED'
   /** Stored upload state is unreadable or inconsistent. */
   | 'BAD_STATE'
+  /** A pool Worker failed to load or crashed (a wrong script URL, a bundler without Worker support). */
+  | 'WORKER_FAILED'
+  /** Another tab or call is running the upload with this resume key right now. */
+  | 'UPLOAD_IN_PROGRESS'
+  /** The saved upload was started with other recipients, metadata, object key or sizes than this call's. */
+  | 'RESUME_MISMATCH'
 
 export class TransferError extends BucketsealError<TransferErrorCode> {
   /** HTTP status, when the error comes from a response. */

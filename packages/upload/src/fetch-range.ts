@@ -5,7 +5,7 @@
  */
 import { type Layout, type ObjectKey, TruncatedError, decryptRange, planRange } from '@bucketseal/core'
 import { TransferError, abortError } from './errors.js'
-import { type SignedRequest, backoff, checkUrl, isRetryable, s3ErrorSummary, sleep } from './http.js'
+import { DEFAULT_STALL_TIMEOUT_MS, type SignedRequest, backoff, checkUrl, isRetryable, s3ErrorSummary, sleep, stallMessage, stallTimer } from './http.js'
 
 export interface RangeJob {
   readonly key: ObjectKey
@@ -14,6 +14,7 @@ export interface RangeJob {
   readonly start: number
   readonly end: number
   readonly retries?: number
+  readonly stallTimeoutMs?: number
   readonly dangerouslyAllowInsecureUrls?: boolean
 }
 
@@ -29,34 +30,48 @@ function aborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true
 }
 
-/** Reads a response body fully, reporting progress; a body cut short by the network throws NETWORK. */
-async function readBody(response: Response, onProgress: ((n: number) => void) | undefined): Promise<Uint8Array> {
-  if (response.body === null) return new Uint8Array(await response.arrayBuffer())
+/**
+ * Reads at most `limit` bytes of a response body, skipping its first `skip` bytes (a store that
+ * ignored Range sends the object from byte 0), then cancels the rest: a hostile or careless store
+ * cannot make a small read hold a large body. Every read touches the stall watchdog.
+ */
+async function readBody(response: Response, skip: number, limit: number, touch: () => void, onProgress: ((n: number) => void) | undefined): Promise<Uint8Array> {
+  const out = new Uint8Array(limit)
+  if (response.body === null) return out.subarray(0, 0)
   const reader = response.body.getReader()
-  const parts: Uint8Array[] = []
+  let seen = 0
   let total = 0
   try {
-    for (;;) {
+    while (total < limit) {
       const { done, value } = await reader.read()
       if (done) break
-      parts.push(value)
-      total += value.length
+      touch()
+      const from = Math.max(0, skip - seen)
+      seen += value.length
+      if (from >= value.length) continue
+      const piece = value.subarray(from, from + limit - total)
+      out.set(piece, total)
+      total += piece.length
       onProgress?.(total)
     }
   } catch (cause) {
     throw new TransferError('NETWORK', 'The download was interrupted.', { cause })
+  } finally {
+    // The bytes past the range (or a body we stopped reading) are not wanted.
+    reader.cancel().catch(() => undefined)
   }
-  const out = new Uint8Array(total)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
+  return out.subarray(0, total)
+}
+
+/** `bytes a-b/…` of a Content-Range header, when the browser may read it (CORS may hide it). */
+function rangeStart(response: Response): number | null {
+  const match = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(response.headers.get('content-range') ?? '')
+  return match?.[1] === undefined ? null : Number(match[1])
 }
 
 export interface GetOptions {
   readonly retries?: number
+  readonly stallTimeoutMs?: number
   readonly dangerouslyAllowInsecureUrls?: boolean
   readonly signal?: AbortSignal
   readonly fetch?: typeof fetch
@@ -65,13 +80,15 @@ export interface GetOptions {
 
 /**
  * GETs object bytes `[start, end)` through a presigned URL with the retry policy. Returns fewer bytes
- * only when the object is shorter; the caller decides what that means.
- * @throws {TransferError} NETWORK, REQUEST_REJECTED, ABORTED, INSECURE_URL
+ * only when the object is shorter; the caller decides what that means. Never holds more than
+ * `end − start` bytes, whatever the store sends; refuses redirects (the signed headers would follow).
+ * @throws {TransferError} NETWORK (also after a stall), REQUEST_REJECTED, ABORTED, INSECURE_URL
  */
 export async function getBytes(sign: (fresh: boolean) => Promise<SignedRequest>, start: number, end: number, options: GetOptions = {}): Promise<Uint8Array> {
   const { signal } = options
   const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init))
   const retries = options.retries ?? 5
+  const stallMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS
   let fresh = false
   let resigned = false
   let last = ''
@@ -80,55 +97,74 @@ export async function getBytes(sign: (fresh: boolean) => Promise<SignedRequest>,
     const request = await sign(fresh)
     fresh = false
     checkUrl(request.url, options.dangerouslyAllowInsecureUrls)
-    let response: Response
+    // One controller per attempt: the caller's signal or the stall watchdog aborts it.
+    const attemptController = new AbortController()
+    const onAbort = (): void => attemptController.abort()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    let stalled = false
+    const watchdog = stallTimer(stallMs, () => {
+      stalled = true
+      attemptController.abort()
+    })
     try {
-      // no-store: a presigned URL is good for minutes and the bytes are verified anyway, but a range
-      // served from the HTTP cache would hide what the store really holds now.
-      response = await fetchImpl(request.url, {
-        // The signed headers (SSE-C, say) as given; the range is not signed, so any range works.
-        headers: { ...request.headers, range: `bytes=${start}-${end - 1}` },
-        cache: 'no-store',
-        ...(signal ? { signal } : {}),
-      })
-    } catch {
-      if (aborted(signal)) throw abortError(signal)
-      last = 'network error'
-      if (attempt >= retries) break
-      await sleep(backoff(attempt, {}, null), signal)
-      continue
-    }
-    if (response.status === 206 || response.status === 200) {
-      let bytes: Uint8Array
+      let response: Response
       try {
-        bytes = await readBody(response, options.progress)
-      } catch (e) {
+        // no-store: a presigned URL is good for minutes and the bytes are verified anyway, but a range
+        // served from the HTTP cache would hide what the store really holds now.
+        response = await fetchImpl(request.url, {
+          // The signed headers (SSE-C, say) as given; the range is not signed, so any range works.
+          headers: { ...request.headers, range: `bytes=${start}-${end - 1}` },
+          cache: 'no-store',
+          redirect: 'error',
+          signal: attemptController.signal,
+        })
+      } catch {
         if (aborted(signal)) throw abortError(signal)
-        last = e instanceof Error ? e.message : 'interrupted'
+        last = stalled ? stallMessage(stallMs) : 'network error (or a redirect, which is refused)'
         if (attempt >= retries) break
         await sleep(backoff(attempt, {}, null), signal)
         continue
       }
-      // A 200 is the whole object (a store that ignores Range): take our slice of it.
-      return response.status === 200 ? bytes.subarray(start, end) : bytes.subarray(0, end - start)
+      watchdog.touch()
+      if (response.status === 206 || response.status === 200) {
+        const from = response.status === 206 ? rangeStart(response) : 0
+        if (from !== null && from !== (response.status === 206 ? start : 0)) {
+          await response.body?.cancel().catch(() => undefined)
+          throw new TransferError('REQUEST_REJECTED', `The storage server answered bytes from ${from} for a range starting at ${start}.`, { status: 206, source: 'store' })
+        }
+        try {
+          // A 200 is the whole object (a store that ignores Range): skip to our slice of it.
+          return await readBody(response, response.status === 200 ? start : 0, end - start, () => watchdog.touch(), options.progress)
+        } catch (e) {
+          if (aborted(signal)) throw abortError(signal)
+          last = stalled ? stallMessage(stallMs) : e instanceof Error ? e.message : 'interrupted'
+          if (attempt >= retries) break
+          await sleep(backoff(attempt, {}, null), signal)
+          continue
+        }
+      }
+      const body = await response.text().catch(() => '')
+      if (response.status === 416) return new Uint8Array(0)
+      if (response.status === 403 && !resigned) {
+        resigned = true
+        fresh = true
+        continue
+      }
+      const summary = s3ErrorSummary(body)
+      if (!isRetryable(response.status)) {
+        const missing = response.status === 404 ? ' The object does not exist (or was deleted).' : ''
+        throw new TransferError('REQUEST_REJECTED', `The storage server refused the download (HTTP ${response.status}${summary ? `, ${summary}` : ''}).${missing}`, {
+          status: response.status,
+          source: 'store',
+        })
+      }
+      last = `HTTP ${response.status}`
+      if (attempt >= retries) break
+      await sleep(backoff(attempt, {}, response.headers.get('retry-after')), signal)
+    } finally {
+      watchdog.stop()
+      signal?.removeEventListener('abort', onAbort)
     }
-    const body = await response.text().catch(() => '')
-    if (response.status === 416) return new Uint8Array(0)
-    if (response.status === 403 && !resigned) {
-      resigned = true
-      fresh = true
-      continue
-    }
-    const summary = s3ErrorSummary(body)
-    if (!isRetryable(response.status)) {
-      const missing = response.status === 404 ? ' The object does not exist (or was deleted).' : ''
-      throw new TransferError('REQUEST_REJECTED', `The storage server refused the download (HTTP ${response.status}${summary ? `, ${summary}` : ''}).${missing}`, {
-        status: response.status,
-        source: 'store',
-      })
-    }
-    last = `HTTP ${response.status}`
-    if (attempt >= retries) break
-    await sleep(backoff(attempt, {}, response.headers.get('retry-after')), signal)
   }
   throw new TransferError('NETWORK', `The download failed after ${retries + 1} attempts: ${last}.`)
 }
@@ -144,6 +180,7 @@ export async function fetchRange(job: RangeJob, callbacks: RangeCallbacks, signa
   const expected = plan.ciphertextEnd - plan.ciphertextStart
   const bytes = await getBytes((fresh) => callbacks.sign(fresh), plan.ciphertextStart, plan.ciphertextEnd, {
     ...(job.retries === undefined ? {} : { retries: job.retries }),
+    ...(job.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: job.stallTimeoutMs }),
     ...(job.dangerouslyAllowInsecureUrls === undefined ? {} : { dangerouslyAllowInsecureUrls: job.dangerouslyAllowInsecureUrls }),
     ...(signal === undefined ? {} : { signal }),
     ...(fetchImpl === undefined ? {} : { fetch: fetchImpl }),

@@ -11,6 +11,44 @@ export interface RetryOptions {
   readonly baseDelayMs?: number
   /** Largest backoff in ms. Default 15,000. */
   readonly maxDelayMs?: number
+  /**
+   * A request that makes no progress (no bytes sent or received) for this long is aborted and
+   * counts as a network failure, so it is retried. Default 30,000 ms, as Uppy's XHR uploader.
+   */
+  readonly stallTimeoutMs?: number
+}
+
+/** The default of {@link RetryOptions.stallTimeoutMs}. */
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000
+
+/**
+ * A watchdog for one request: `touch()` on every sign of progress; `onStall` runs once after
+ * `ms` without one. `stop()` when the request settles.
+ */
+export function stallTimer(ms: number, onStall: () => void): { touch(): void; stop(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let stopped = false
+  const touch = (): void => {
+    if (stopped) return
+    if (timer !== undefined) clearTimeout(timer)
+    timer = setTimeout(() => {
+      stopped = true
+      onStall()
+    }, ms)
+  }
+  touch()
+  return {
+    touch,
+    stop() {
+      stopped = true
+      if (timer !== undefined) clearTimeout(timer)
+    },
+  }
+}
+
+/** The message of a request given up for making no progress. */
+export function stallMessage(ms: number): string {
+  return `no progress for ${Math.round(ms / 1000)} s (stalled)`
 }
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
@@ -88,28 +126,52 @@ export function xhrPut(
   headers: Readonly<Record<string, string>>,
   signal: AbortSignal | undefined,
   onProgress: (loaded: number) => void,
+  stallTimeoutMs: number = DEFAULT_STALL_TIMEOUT_MS,
 ): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted === true) return reject(abortError(signal))
     const xhr = new XMLHttpRequest()
     xhr.open('PUT', url)
     for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v)
+    let stalled = false
+    const watchdog = stallTimer(stallTimeoutMs, () => {
+      stalled = true
+      xhr.abort()
+    })
     const onAbort = (): void => xhr.abort()
     signal?.addEventListener('abort', onAbort, { once: true })
-    const done = (): void => signal?.removeEventListener('abort', onAbort)
-    xhr.upload.onprogress = (e) => onProgress(e.loaded)
+    const done = (): void => {
+      watchdog.stop()
+      signal?.removeEventListener('abort', onAbort)
+    }
+    xhr.upload.onprogress = (e) => {
+      watchdog.touch()
+      onProgress(e.loaded)
+    }
+    xhr.onprogress = () => watchdog.touch()
     xhr.onload = () => {
       done()
+      // XHR follows redirects on its own and would resend the signed headers (an SSE-C key among
+      // them) to wherever the store points: refuse an answer from anywhere but the URL we signed.
+      if (xhr.responseURL !== '' && new URL(xhr.responseURL).href !== new URL(url).href) {
+        reject(new TransferError('REQUEST_REJECTED', 'The storage server redirected the upload; redirects are refused (the signed headers would follow).', { status: xhr.status, source: 'store' }))
+        return
+      }
       resolve({ status: xhr.status, etag: xhr.getResponseHeader('ETag'), body: xhr.responseText, retryAfter: xhr.getResponseHeader('Retry-After') })
     }
     xhr.onerror = () => {
       done()
-      reject(new TransferError('NETWORK', 'The connection to the storage server failed.'))
+      reject(
+        new TransferError(
+          'NETWORK',
+          'The connection to the storage server failed. If this happens at once on every request, the bucket\'s CORS rules probably do not allow this origin to PUT (see the README, "Use it in your app").',
+        ),
+      )
     }
     xhr.ontimeout = xhr.onerror
     xhr.onabort = () => {
       done()
-      reject(abortError(signal))
+      reject(stalled ? new TransferError('NETWORK', `The upload request made ${stallMessage(stallTimeoutMs)}.`) : abortError(signal))
     }
     xhr.send(body)
   })
@@ -160,7 +222,7 @@ export async function putWithRetry(
     if (attempt > 0) options.onProgress?.(0)
     let result: HttpResult
     try {
-      result = await put(request.url, body, request.headers ?? {}, options.signal, options.onProgress ?? (() => undefined))
+      result = await put(request.url, body, request.headers ?? {}, options.signal, options.onProgress ?? (() => undefined), options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS)
     } catch (e) {
       if (!(e instanceof TransferError) || e.code !== 'NETWORK') throw e
       last = e.message

@@ -4,12 +4,13 @@
  * @packageDocumentation
  */
 export { upload, discardUpload, type UploadOptions, type UploadProgress, type UploadResult, type UploadTask } from './upload.js'
+export { installErrorTransport } from './error-transport.js'
 export { httpSigner, type Signer, type SharingSigner, type CopyRange, type ListedObject, type HttpSignerOptions, type PartInfo, type ObjectInfo } from './signer.js'
 export { reencryptObject, type ReencryptOptions } from './reencrypt.js'
 export { shareObject, setRecipients, rotateRecipients, type ShareOptions, type ShareResult, type RotateOptions, type RotateProgress, type RotateResult } from './share.js'
 export { workerPool, inlineRunner, defaultConcurrency, type Runner } from './pool.js'
 export { planParts, partAt, MIN_PART_SIZE, MAX_PARTS, DEFAULT_PART_SIZE, type PartPlan, type Part } from './parts.js'
-export { checkUrl, type RetryOptions, type SignedRequest } from './http.js'
+export { checkUrl, DEFAULT_STALL_TIMEOUT_MS, type RetryOptions, type SignedRequest } from './http.js'
 export { listStates as pendingUploads, uploadStore, type PendingUpload } from './state.js'
 export { TransferError, type TransferErrorCode } from './errors.js'
 export {

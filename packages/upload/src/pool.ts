@@ -4,7 +4,7 @@
  * "cancel that job", so tests and Worker-less environments can run inline.
  */
 import { type Remote, proxy, releaseProxy, wrap } from 'comlink'
-import './worker-errors.js'
+import { installErrorTransport } from './error-transport.js'
 import { type RangeCallbacks, type RangeJob, fetchRange } from './fetch-range.js'
 import { TransferError } from './errors.js'
 import type { PartPlan } from './parts.js'
@@ -31,31 +31,59 @@ export function defaultConcurrency(): number {
 }
 
 /**
- * Starts `size` module Workers. `createWorker` is for bundlers or CSP setups that must build the
- * Worker themselves; by default it is this package's `worker.ts`.
- * @example const runner = workerPool(4)
+ * Starts `size` module Workers that seal parts and open ranges. `createWorker` is for bundlers
+ * without `new Worker(new URL(…, import.meta.url))` support (esbuild) or CSP setups that must build
+ * the Worker themselves: build the entry `@bucketseal/upload/worker` as a separate module and start
+ * it here. A Worker that fails to load (a 404, an HTML fallback page, a syntax error) or crashes
+ * makes every job of the pool fail with WORKER_FAILED instead of waiting forever.
+ *
+ * @throws (through each job) {TransferError} WORKER_FAILED, ABORTED once the pool is closed.
+ * @example
+ * // esbuild: esbuild node_modules/@bucketseal/upload/dist/worker.js --bundle --format=esm --outfile=public/bucketseal-worker.js
+ * const runner = workerPool(4, () => new Worker('/bucketseal-worker.js', { type: 'module' }))
+ * const task = upload(file, { signer, recipients, runner })
  */
 export function workerPool(size = defaultConcurrency(), createWorker?: () => Worker): Runner {
-  const make = createWorker ?? (() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'bucketseal' }))
+  installErrorTransport()
+  const scriptUrl = createWorker === undefined ? new URL('./worker.ts', import.meta.url) : null
+  const make =
+    createWorker ??
+    (() =>
+      // The literal pattern bundlers recognise (Vite, webpack 5, Rollup with a plugin); keep it in one expression.
+      new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'bucketseal' }))
+  let failure: TransferError | null = null
+  let closed = false
+  // Calls in flight: rejected when the pool closes or a Worker fails (a dead Worker never answers).
+  const waiting = new Set<(e: TransferError) => void>()
+  const fail = (event: Event): void => {
+    if (failure !== null || closed) return
+    const where = scriptUrl?.href ?? (event instanceof ErrorEvent && event.filename !== '' ? event.filename : 'the script of createWorker()')
+    const detail = event instanceof ErrorEvent && event.message !== '' ? `: ${event.message}` : ''
+    failure = new TransferError(
+      'WORKER_FAILED',
+      `A Bucketseal Worker (${where}) failed to load or crashed${detail}. If your bundler does not support new Worker(new URL(…, import.meta.url)), build @bucketseal/upload/worker as its own entry and pass workerPool(n, () => new Worker(url, { type: 'module' })).`,
+    )
+    for (const reject of waiting) reject(failure)
+  }
   const slots: Array<{ worker: Worker; api: Remote<WorkerApi>; busy: number }> = []
   for (let i = 0; i < size; i++) {
     const worker = make()
+    worker.addEventListener('error', fail)
+    worker.addEventListener('messageerror', fail)
     slots.push({ worker, api: wrap<WorkerApi>(worker), busy: 0 })
   }
   const owner = new Map<string, Remote<WorkerApi>>()
-  // A terminated Worker never answers: calls in flight when the pool closes are rejected here.
-  const waiting = new Set<(e: TransferError) => void>()
-  let closed = false
   const dispatch = async <T>(id: string, call: (api: Remote<WorkerApi>) => Promise<T>): Promise<T> => {
+    if (failure !== null) throw failure
     if (closed) throw new TransferError('ABORTED', 'The Worker pool was closed.')
     const slot = slots.reduce((a, b) => (b.busy < a.busy ? b : a))
     slot.busy++
     owner.set(id, slot.api)
     let reject: (e: TransferError) => void = () => undefined
-    const closing = new Promise<never>((_, r) => (reject = r))
+    const stopped = new Promise<never>((_, r) => (reject = r))
     waiting.add(reject)
     try {
-      return await Promise.race([call(slot.api), closing])
+      return await Promise.race([call(slot.api), stopped])
     } finally {
       waiting.delete(reject)
       slot.busy--
@@ -71,6 +99,7 @@ export function workerPool(size = defaultConcurrency(), createWorker?: () => Wor
       void owner.get(id)?.cancel(id)
     },
     close() {
+      if (closed) return
       closed = true
       for (const reject of waiting) reject(new TransferError('ABORTED', 'The Worker pool was closed.'))
       for (const s of slots) {
@@ -82,8 +111,9 @@ export function workerPool(size = defaultConcurrency(), createWorker?: () => Wor
 }
 
 /**
- * Runs jobs on the calling thread. WebCrypto still works off-thread, so this is slower than a
- * pool mainly in reading and copying. `fetchImpl` is a seam for tests that count bytes.
+ * Runs jobs on the calling thread, for environments without module Workers and for tests. Sealing
+ * then competes with the page's own work (WebCrypto's AES-GCM runs on the calling thread in
+ * Chromium, docs/BENCHMARKS.md). `fetchImpl` is a seam for tests that count bytes.
  */
 export function inlineRunner(size = 2, fetchImpl?: typeof fetch): Runner {
   const jobs = new Jobs()

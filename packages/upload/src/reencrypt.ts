@@ -17,7 +17,7 @@ export interface ReencryptOptions extends ShareOptions {
    */
   readonly maxSize?: number
   /** Passed to the upload (part size, concurrency, progress, store for resume state). */
-  readonly upload?: Omit<UploadOptions, 'signer' | 'recipients' | 'objectKey' | 'metadata' | 'resumeKey'>
+  readonly upload?: Omit<UploadOptions, 'signer' | 'recipients' | 'objectKey' | 'keyPrefix' | 'metadata' | 'resumeKey' | 'restart'>
 }
 
 /**
@@ -50,15 +50,25 @@ export async function reencryptObject(objectKey: string, recipients: readonly Re
   const name = object.metadata?.name ?? objectKey
   const file = new File(parts, name, { type: object.metadata?.type ?? '', lastModified: object.metadata?.lastModified ?? 0 })
   parts.length = 0
-  return upload(file, {
-    ...options.upload,
-    signer: options.signer,
-    recipients,
-    objectKey,
-    // The same private metadata, sealed again under the new key.
-    ...(object.metadata === null ? {} : { metadata: object.metadata }),
-    resumeKey: `bucketseal:reencrypt:${objectKey}`,
-    ...(options.dangerouslyAllowInsecureUrls === undefined ? {} : { dangerouslyAllowInsecureUrls: options.dangerouslyAllowInsecureUrls }),
-    ...(options.retries === undefined ? {} : { retries: options.retries }),
-  }).done
+  const run = (restart: boolean): Promise<UploadResult> =>
+    upload(file, {
+      ...options.upload,
+      signer: options.signer,
+      recipients,
+      objectKey,
+      // The same private metadata, sealed again under the new key.
+      ...(object.metadata === null ? {} : { metadata: object.metadata }),
+      resumeKey: `bucketseal:reencrypt:${objectKey}`,
+      restart,
+      ...(options.dangerouslyAllowInsecureUrls === undefined ? {} : { dangerouslyAllowInsecureUrls: options.dangerouslyAllowInsecureUrls }),
+      ...(options.retries === undefined ? {} : { retries: options.retries }),
+    }).done
+  try {
+    // An interrupted re-encryption to the same recipients carries on where it stopped.
+    return await run(false)
+  } catch (e) {
+    // One started for other recipients must never be resumed (it would keep a revoked key): start over.
+    if (e instanceof TransferError && e.code === 'RESUME_MISMATCH') return await run(true)
+    throw e
+  }
 }

@@ -22,6 +22,8 @@ export interface PartJob {
   readonly header: Uint8Array
   readonly dangerouslyAllowInsecureUrls?: boolean
   readonly retries?: number
+  /** See `RetryOptions.stallTimeoutMs`. */
+  readonly stallTimeoutMs?: number
 }
 
 /** Calls back to the coordinating page. */
@@ -133,6 +135,7 @@ export async function uploadPart(job: PartJob, callbacks: PartCallbacks, signal?
       signal,
       dangerouslyAllowInsecureUrls: job.dangerouslyAllowInsecureUrls,
       retries: job.retries,
+      stallTimeoutMs: job.stallTimeoutMs,
       onProgress: (loaded) => callbacks.progress(job.number, plainSize, Math.min(loaded, size)),
       // A single-PUT object is complete when the store accepts it; only multipart needs the ETag.
       requireEtag: !job.plan.single,

@@ -4,7 +4,7 @@
  * (and tests) can supply their own.
  */
 import { TransferError } from './errors.js'
-import { backoff, isRetryable, sleep, type SignedRequest } from './http.js'
+import { DEFAULT_STALL_TIMEOUT_MS, type SignedRequest, backoff, checkUrl, isRetryable, sleep } from './http.js'
 
 export interface PartInfo {
   readonly partNumber: number
@@ -65,6 +65,10 @@ export interface HttpSignerOptions {
   /** A `fetch` to use (tests, or a wrapped fetch). */
   readonly fetch?: typeof fetch
   readonly retries?: number
+  /** A call that gets no answer for this long is aborted and retried. Default 30,000 ms. */
+  readonly stallTimeoutMs?: number
+  /** Allows a plain-http `baseUrl` outside localhost: session tokens would travel in the clear. Never in production. */
+  readonly dangerouslyAllowInsecureUrls?: boolean
 }
 
 /**
@@ -75,7 +79,10 @@ export interface HttpSignerOptions {
  * const signer = httpSigner('/api/s3', { headers: { authorization: `Bearer ${token}` } })
  */
 export function httpSigner(baseUrl: string, options: HttpSignerOptions = {}): SharingSigner {
+  // A relative URL is the page's own origin; an absolute one follows the same rule as presigned URLs.
+  if (/^[a-z][a-z0-9+.-]*:/i.test(baseUrl)) checkUrl(baseUrl, options.dangerouslyAllowInsecureUrls)
   const base = baseUrl.replace(/\/+$/, '')
+  const stallMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS
   const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init))
   const call = async (action: string, body: unknown): Promise<unknown> => {
     const retries = options.retries ?? 3
@@ -86,6 +93,8 @@ export function httpSigner(baseUrl: string, options: HttpSignerOptions = {}): Sh
           method: 'POST',
           headers: { 'content-type': 'application/json', ...options.headers },
           body: JSON.stringify(body),
+          // The answers are small: a call with no answer in the stall time is given up and retried.
+          signal: AbortSignal.timeout(stallMs),
         })
       } catch (cause) {
         if (attempt >= retries) throw new TransferError('NETWORK', `The presigning server could not be reached (${action}).`, { cause })

@@ -1,24 +1,37 @@
 /**
  * The uploader: encrypts a File in parallel parts in a Worker pool and sends them as an S3
  * multipart upload through presigned URLs; resumable after a reload, pausable, cancellable.
+ *
+ * The pieces: `resume.ts` (is the saved upload this one?), `state.ts` (atomic records),
+ * `locks.ts` (one runner per resume key), `lanes.ts` (the part queue), `progress.ts` (exact
+ * progress); this file wires them and holds the task's own state (pause, cancel).
  */
-import { type ObjectMetadata, type RecipientInput, createObject, headerToMetadata } from '@bucketseal/core'
+import { DEFAULT_CHUNK_SIZE, type ObjectKey, type ObjectMetadata, type RecipientInput, createObject, headerToMetadata } from '@bucketseal/core'
 import type { UseStore } from 'idb-keyval'
 import { TransferError, abortError } from './errors.js'
 import type { SignedRequest } from './http.js'
+import { PauseGate, runLanes } from './lanes.js'
+import { withUploadLock } from './locks.js'
 import { type PartPlan, partAt, planParts } from './parts.js'
 import { type Runner, workerPool } from './pool.js'
+import { ProgressTracker, type UploadProgress } from './progress.js'
+import { type UploadIntent, canonicalMetadata } from './resume-check.js'
+import { checkResumable, reconcile, verifyDoneParts } from './resume.js'
 import type { PartCallbacks, PartJob } from './seal-part.js'
 import type { Signer } from './signer.js'
-import { type UploadState, deleteState, loadState, saveState, uploadStore } from './state.js'
+import { type UploadState, claimDigest, createState, deleteState, loadState, recordEtag, uploadStore } from './state.js'
+
+export type { UploadProgress } from './progress.js'
 
 export interface UploadOptions {
   /** The presigning backend (see `httpSigner`). */
   readonly signer: Signer
   /** Who can decrypt the object. */
   readonly recipients: readonly RecipientInput[]
-  /** The object key on the store. Default: 32 random hex digits (names are sealed inside). */
+  /** The object key on the store. Default: `keyPrefix` and 32 random hex digits (names are sealed inside). */
   readonly objectKey?: string
+  /** Put in front of the default random object key, e.g. `users/42/` to match the server's `authorize`. */
+  readonly keyPrefix?: string
   /** Sealed inside the object. Default: the File's name, type and modification time. */
   readonly metadata?: ObjectMetadata
   /** Chunk size (core default 256 KiB). */
@@ -33,29 +46,20 @@ export interface UploadOptions {
   readonly onProgress?: (progress: UploadProgress) => void
   /** Names the upload for resuming. Default: the file name. */
   readonly resumeKey?: string
+  /**
+   * Start over even if an unfinished upload with this `resumeKey` exists: it is aborted on the
+   * store and forgotten, and this one gets a fresh data key. Default false: resume it, if this
+   * call asks for the same object (else RESUME_MISMATCH).
+   */
+  readonly restart?: boolean
   /** Where resumable state lives; default the `bucketseal-uploads` IndexedDB database. */
   readonly store?: UseStore
   /** Retries per request after the first attempt. Default 5. */
   readonly retries?: number
+  /** A request that makes no progress for this long is aborted and retried. Default 30,000 ms. */
+  readonly stallTimeoutMs?: number
   /** Allows plain-http presigned URLs outside localhost. Never in production. */
   readonly dangerouslyAllowInsecureUrls?: boolean
-}
-
-export interface UploadProgress {
-  /** Plaintext bytes read and sealed. */
-  readonly bytesSealed: number
-  /** Object bytes the store has received (parts done plus parts in flight). */
-  readonly bytesUploaded: number
-  /** Object size on the store (ciphertext, header included). */
-  readonly totalBytes: number
-  readonly partsDone: number
-  readonly partCount: number
-  /** Upload rate in bytes per second over the last few seconds. */
-  readonly bytesPerSecond: number
-  /** Estimated seconds left, or `null` before there is a rate. */
-  readonly secondsLeft: number | null
-  /** Parts that were already on the store when this run started (resume). */
-  readonly partsResumed: number
 }
 
 export interface UploadResult {
@@ -83,39 +87,36 @@ function randomKey(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
-/** A progress meter with a sliding-window rate. */
-class Meter {
-  readonly #samples: Array<[number, number]> = []
-  rate(bytes: number): number {
-    const now = performance.now()
-    this.#samples.push([now, bytes])
-    while (this.#samples.length > 2 && now - (this.#samples[0]?.[0] ?? now) > 5000) this.#samples.shift()
-    const first = this.#samples[0]
-    if (first === undefined || now - first[0] < 200) return 0
-    return ((bytes - first[1]) * 1000) / (now - first[0])
-  }
+/** A new object's header and key, and where it goes. */
+interface NewObject {
+  readonly header: Uint8Array
+  readonly key: ObjectKey
+  readonly plan: PartPlan
+  readonly objectKey: string
+  readonly mirror: Record<string, string>
 }
 
 /**
  * Encrypts and uploads `file`. Small files (up to one part) go up in a single PUT; larger ones as a
  * multipart upload whose parts are sealed and sent by a Worker pool, in parallel and in any order.
  * If an upload with the same `resumeKey` was interrupted (reload, crash, network), it resumes:
- * only the missing parts are sent, after checking that the file is the same one.
+ * only the missing parts are sent, after checking that the file and the options are the same. One
+ * runner per `resumeKey` at a time, across tabs.
  *
- * @throws (through `done`) {TransferError} FILE_CHANGED, MISSING_ETAG, REQUEST_REJECTED, NETWORK,
- *   ABORTED, INSECURE_URL, INVALID_ARGUMENT; core's INVALID_ARGUMENT for bad recipients.
+ * @throws (through `done`) {TransferError} FILE_CHANGED, RESUME_MISMATCH, UPLOAD_IN_PROGRESS,
+ *   MISSING_ETAG, REQUEST_REJECTED, NETWORK, ABORTED, INSECURE_URL, WORKER_FAILED, BAD_STATE,
+ *   INVALID_ARGUMENT; core's INVALID_ARGUMENT for bad recipients.
  * @example
- * const task = upload(file, { signer: httpSigner('/api/s3'), recipients: [myPublicKey], onProgress: show })
+ * const task = upload(file, { signer: httpSigner('/api/s3'), recipients: [myPublicKey], keyPrefix: 'users/42/', onProgress: show })
  * cancelButton.onclick = () => task.cancel()
  * const { objectKey } = await task.done
  */
 export function upload(file: Blob, options: UploadOptions): UploadTask {
   const controller = new AbortController()
-  let paused = false
-  let release: (() => void) | null = null
-  let gate: Promise<void> = Promise.resolve()
+  const gate = new PauseGate()
   let runner: Runner | null = null
   let cancelled = false
+  /** The multipart upload this run works on, for cancel() to abort. */
   let active: { objectKey: string; uploadId: string; resumeKey: string; store: UseStore } | null = null
   const inflight = new Set<number>()
   /** Parts abandoned by pause(): they go back in the queue even if resume() came first. */
@@ -127,29 +128,25 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
   const task: UploadTask = {
     done: Promise.resolve().then(() => run()),
     get paused() {
-      return paused
+      return gate.paused
     },
     pause() {
-      if (paused || cancelled) return
-      paused = true
-      gate = new Promise((resolve) => (release = resolve))
+      if (gate.paused || cancelled) return
+      gate.pause()
       for (const n of inflight) {
         pausedParts.add(n)
         runner?.cancel(`part-${n}`)
       }
     },
     resume() {
-      if (!paused) return
-      paused = false
-      release?.()
-      release = null
+      gate.resume()
     },
     async cancel() {
       if (cancelled) return
       cancelled = true
       controller.abort()
       for (const n of inflight) runner?.cancel(`part-${n}`)
-      release?.()
+      gate.resume()
       await task.done.catch(() => undefined)
     },
   }
@@ -157,76 +154,55 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
 
   async function run(): Promise<UploadResult> {
     if (!(file instanceof Blob)) throw new TransferError('INVALID_ARGUMENT', 'file must be a File or Blob.')
-    const name = typeof File !== 'undefined' && file instanceof File ? file.name : ''
-    const lastModified = typeof File !== 'undefined' && file instanceof File ? file.lastModified : 0
+    if (options.objectKey !== undefined && options.keyPrefix !== undefined) {
+      throw new TransferError('INVALID_ARGUMENT', 'Give objectKey or keyPrefix, not both.')
+    }
+    const isFile = typeof File !== 'undefined' && file instanceof File
+    const name = isFile ? file.name : ''
+    const lastModified = isFile ? file.lastModified : 0
     const resumeKey = options.resumeKey ?? name
     if (resumeKey === '') throw new TransferError('INVALID_ARGUMENT', 'A Blob has no name: give options.resumeKey.')
+    const metadata = options.metadata ?? (name === '' ? undefined : { name, type: file.type, lastModified })
+    const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE
     const store = options.store ?? uploadStore()
     const ownRunner = options.runner === undefined
     runner = options.runner ?? workerPool(options.concurrency)
     try {
-      let state = await loadState(resumeKey, store)
-      if (state !== undefined && (state.fileSize !== file.size || state.lastModified !== lastModified)) {
-        throw new TransferError(
-          'FILE_CHANGED',
-          `"${resumeKey}" does not match the file this upload started with on ${new Date(state.createdAt).toISOString()} (size or modification time differ). Pick the original file, or discard the old upload with discardUpload("${resumeKey}").`,
-        )
-      }
-      let partsResumed = 0
-      if (state !== undefined) {
-        const reconciled = await reconcile(state, options.signer)
-        if (reconciled === null) {
-          await deleteState(resumeKey, store)
-          state = undefined
-        } else {
-          state = reconciled
-          await verifyDoneParts(file, state, runner)
-          partsResumed = Object.keys(state.etags).length
-          await saveState(state, store)
-        }
-      }
-      if (state === undefined) {
-        const metadata = options.metadata ?? (name === '' ? undefined : { name, type: file.type, lastModified })
-        const { header, key } = await createObject({
+      // A single PUT keeps no state and draws a fresh key each time: nothing to resume or lock.
+      if (planParts(file.size, chunkSize, 0, options.partSize).single) return await single(await newObject(metadata, chunkSize, true))
+      return await withUploadLock(resumeKey, async () => {
+        const intent: UploadIntent = {
           recipients: options.recipients,
-          plaintextLength: file.size,
-          ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
-          ...(metadata === undefined ? {} : { metadata }),
-        })
-        const plan = planParts(file.size, key.chunkSize, header.length, options.partSize)
-        const objectKey = options.objectKey ?? randomKey()
-        // The metadata mirror, without a prefix: the server adds its provider's (`x-amz-meta-`).
-        const mirror = headerToMetadata(header, { prefix: '', budget: 1900, ...(plan.single ? {} : { partSize: plan.partSize }) })
-        if (plan.single) {
-          return await single(file, plan, { header, key, objectKey, mirror })
+          metadata: canonicalMetadata(metadata),
+          objectKey: options.objectKey,
+          keyPrefix: options.keyPrefix,
+          chunkSize,
+          partSize: 0,
         }
-        const uploadId = await options.signer.createMultipart(objectKey, mirror, 'application/octet-stream')
-        state = {
-          version: 1,
-          resumeKey,
-          objectKey,
-          uploadId,
-          fileName: name,
-          fileSize: file.size,
-          lastModified,
-          plan,
-          header,
-          key,
-          createdAt: Date.now(),
-          digests: {},
-          etags: {},
+        let state = await loadState(resumeKey, store)
+        if (state !== undefined && options.restart === true) {
+          await options.signer.abort(state.objectKey, state.uploadId).catch(() => undefined)
+          await deleteState(resumeKey, store, state.uploadId)
+          state = undefined
         }
-        await saveState(state, store)
-      }
-      active = { objectKey: state.objectKey, uploadId: state.uploadId, resumeKey, store }
-      const result = await multipart(file, state, store, partsResumed)
-      await deleteState(resumeKey, store)
-      return result
+        if (state !== undefined) {
+          await checkResumable(state, { size: file.size, lastModified }, { ...intent, partSize: planParts(file.size, chunkSize, state.header.length, options.partSize).partSize })
+          const reconciled = await reconcile(state, options.signer, store)
+          if (reconciled === null) await deleteState(resumeKey, store, state.uploadId)
+          else await verifyDoneParts(file, reconciled, runnerOf())
+          state = reconciled ?? undefined
+        }
+        if (state === undefined) state = await startMultipart(await newObject(metadata, chunkSize, false), { resumeKey, name, lastModified, metadata: intent.metadata, store })
+        active = { objectKey: state.objectKey, uploadId: state.uploadId, resumeKey, store }
+        const result = await multipart(state, store)
+        await deleteState(resumeKey, store, state.uploadId)
+        return result
+      })
     } catch (e) {
       if (cancelled) {
         if (active !== null) {
           await options.signer.abort(active.objectKey, active.uploadId).catch(() => undefined)
-          await deleteState(active.resumeKey, active.store)
+          await deleteState(active.resumeKey, active.store, active.uploadId).catch(() => undefined)
         }
         throw abortError(controller.signal)
       }
@@ -237,126 +213,100 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
     }
   }
 
-  async function single(
-    blob: Blob,
-    plan: PartPlan,
-    o: { header: Uint8Array; key: PartJob['key']; objectKey: string; mirror: Record<string, string> },
-  ): Promise<UploadResult> {
-    const size = partAt(plan, 1).size
-    const signed = await options.signer.signPut(o.objectKey, o.mirror, 'application/octet-stream')
-    let first = true
-    const emit = progressEmitter(plan, size, 0)
-    const callbacks: PartCallbacks = {
-      async sign(_n, fresh) {
-        if (first && !fresh) {
-          first = false
-          return signed
-        }
-        return options.signer.signPut(o.objectKey, o.mirror, 'application/octet-stream')
-      },
-      async sealing() {},
-      progress(_n, sealed, sent) {
-        emit.part(1, sealed, sent)
-      },
-    }
-    const etag = await runPart(job(blob, plan, 1, o.key, o.header), callbacks)
-    emit.done(1)
-    return { objectKey: o.objectKey, etag, size, plaintextSize: plan.plaintextLength, partCount: 1, partsSent: 1 }
+  function runnerOf(): Runner {
+    if (runner === null) throw new TransferError('BAD_STATE', 'No part runner.')
+    return runner
   }
 
-  function job(blob: Blob, plan: PartPlan, number: number, key: PartJob['key'], header: Uint8Array): PartJob {
+  async function newObject(metadata: ObjectMetadata | undefined, chunkSize: number, single: boolean): Promise<NewObject> {
+    const { header, key } = await createObject({
+      recipients: options.recipients,
+      plaintextLength: file.size,
+      chunkSize,
+      ...(metadata === undefined ? {} : { metadata }),
+    })
+    const plan = planParts(file.size, key.chunkSize, header.length, options.partSize)
+    const objectKey = options.objectKey ?? `${options.keyPrefix ?? ''}${randomKey()}`
+    // The metadata mirror, without a prefix: the server adds its provider's (`x-amz-meta-`).
+    const mirror = headerToMetadata(header, { prefix: '', budget: 1900, ...(single ? {} : { partSize: plan.partSize }) })
+    return { header, key, plan, objectKey, mirror }
+  }
+
+  async function startMultipart(
+    o: NewObject,
+    s: { resumeKey: string; name: string; lastModified: number; metadata: string; store: UseStore },
+  ): Promise<UploadState> {
+    const uploadId = await options.signer.createMultipart(o.objectKey, o.mirror, 'application/octet-stream')
+    const fresh: UploadState = {
+      version: 2,
+      resumeKey: s.resumeKey,
+      objectKey: o.objectKey,
+      uploadId,
+      fileName: s.name,
+      fileSize: file.size,
+      lastModified: s.lastModified,
+      plan: o.plan,
+      header: o.header,
+      key: o.key,
+      metadata: s.metadata,
+      createdAt: Date.now(),
+      digests: {},
+      etags: {},
+    }
+    const stored = await createState(fresh, s.store)
+    if (stored.uploadId !== uploadId) {
+      // Only without Web Locks: another runner created the state between our load and this write.
+      await options.signer.abort(o.objectKey, uploadId).catch(() => undefined)
+      throw new TransferError('UPLOAD_IN_PROGRESS', `Upload "${s.resumeKey}" was started by another tab or call at the same moment; this run stops.`)
+    }
+    return fresh
+  }
+
+  function job(plan: PartPlan, number: number, key: ObjectKey, header: Uint8Array): PartJob {
     return {
-      file: blob,
+      file,
       plan,
       number,
       key,
       header: number === 1 ? header : new Uint8Array(0),
       ...(options.dangerouslyAllowInsecureUrls === undefined ? {} : { dangerouslyAllowInsecureUrls: options.dangerouslyAllowInsecureUrls }),
       ...(options.retries === undefined ? {} : { retries: options.retries }),
+      ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
     }
   }
 
   async function runPart(j: PartJob, callbacks: PartCallbacks): Promise<string> {
-    if (runner === null) throw new TransferError('BAD_STATE', 'No part runner.')
     inflight.add(j.number)
     try {
-      return await runner.uploadPart(`part-${j.number}`, j, callbacks)
+      return await runnerOf().uploadPart(`part-${j.number}`, j, callbacks)
     } finally {
       inflight.delete(j.number)
     }
   }
 
-  function progressEmitter(plan: PartPlan, totalBytes: number, resumed: number) {
-    const meter = new Meter()
-    const parts = new Map<number, { sealed: number; sent: number }>()
-    let doneBytes = 0
-    let doneSealed = 0
-    let partsDone = resumed
-    let last = 0
-    const emit = (force: boolean): void => {
-      if (options.onProgress === undefined) return
-      const now = performance.now()
-      if (!force && now - last < 100) return
-      last = now
-      let sent = doneBytes
-      let sealed = doneSealed
-      for (const p of parts.values()) {
-        sent += p.sent
-        sealed += p.sealed
-      }
-      const rate = meter.rate(sent)
-      options.onProgress({
-        bytesSealed: sealed,
-        bytesUploaded: sent,
-        totalBytes,
-        partsDone,
-        partCount: plan.partCount,
-        bytesPerSecond: rate,
-        secondsLeft: rate > 0 ? (totalBytes - sent) / rate : null,
-        partsResumed: resumed,
-      })
+  async function single(o: NewObject): Promise<UploadResult> {
+    const size = partAt(o.plan, 1).size
+    const progress = new ProgressTracker(o.plan, [], { onProgress: options.onProgress })
+    const callbacks: PartCallbacks = {
+      sign: () => options.signer.signPut(o.objectKey, o.mirror, 'application/octet-stream'),
+      // A fresh key for every single PUT: there is no earlier sealing to compare with.
+      async sealing() {},
+      progress: (_n, sealed, sent) => progress.update(1, sealed, sent),
     }
-    return {
-      preset(number: number) {
-        const p = partAt(plan, number)
-        doneBytes += p.size
-        doneSealed += p.plaintextEnd - p.plaintextStart
-      },
-      part(number: number, sealed: number, sent: number) {
-        parts.set(number, { sealed, sent })
-        emit(false)
-      },
-      reset(number: number) {
-        parts.delete(number)
-      },
-      done(number: number) {
-        parts.delete(number)
-        this.preset(number)
-        partsDone++
-        emit(true)
-      },
-    }
+    progress.start(1)
+    const etag = await runPart(job(o.plan, 1, o.key, o.header), callbacks)
+    progress.finish(1)
+    return { objectKey: o.objectKey, etag, size, plaintextSize: o.plan.plaintextLength, partCount: 1, partsSent: 1 }
   }
 
-  async function multipart(blob: Blob, initial: UploadState, store: UseStore, resumed: number): Promise<UploadResult> {
-    let state = initial
-    const { plan } = state
-    const emit = progressEmitter(plan, partAt(plan, plan.partCount).offset + partAt(plan, plan.partCount).size, resumed)
+  async function multipart(state: UploadState, store: UseStore): Promise<UploadResult> {
+    const { plan, resumeKey, uploadId, objectKey } = state
+    const finished = Object.keys(state.etags).map(Number)
+    const progress = new ProgressTracker(plan, finished, { onProgress: options.onProgress })
     const queue: number[] = []
-    for (let n = 1; n <= plan.partCount; n++) {
-      if (state.etags[n] === undefined) queue.push(n)
-      else emit.preset(n)
-    }
+    for (let n = 1; n <= plan.partCount; n++) if (state.etags[n] === undefined) queue.push(n)
+    const etags = new Map<number, string>(Object.entries(state.etags).map(([n, e]) => [Number(n), e]))
     const urls = new Map<number, SignedRequest>()
-    // Saves are serialized: IndexedDB writes of the whole record must not interleave.
-    let saving: Promise<void> = Promise.resolve()
-    const update = (change: (s: UploadState) => UploadState): Promise<void> => {
-      saving = saving.then(async () => {
-        state = change(state)
-        await saveState(state, store)
-      })
-      return saving
-    }
     const callbacks: PartCallbacks = {
       async sign(number, fresh): Promise<SignedRequest> {
         if (fresh) urls.delete(number)
@@ -364,118 +314,46 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
         if (request === undefined) {
           // Sign the next parts in the same round trip (at most 20, as URLs expire).
           const batch = [number, ...queue.slice(0, 19)].filter((n, i, a) => a.indexOf(n) === i)
-          const signed = await options.signer.signParts(state.objectKey, state.uploadId, batch)
-          for (const [n, r] of signed) urls.set(n, r)
+          for (const [n, r] of await options.signer.signParts(objectKey, uploadId, batch)) urls.set(n, r)
           request = urls.get(number)
         }
         urls.delete(number)
         if (request === undefined) throw new TransferError('BAD_STATE', `No URL for part ${number}.`)
         return request
       },
-      async sealing(number, digest) {
-        const known = state.digests[number]
-        if (known !== undefined && known !== digest) {
-          throw new TransferError(
-            'FILE_CHANGED',
-            `Part ${number} of "${state.resumeKey}" differs from when it was first encrypted: the file changed. Re-encrypting it under the same nonces would be unsafe; discard the upload with discardUpload("${state.resumeKey}") and start again.`,
-          )
-        }
-        if (known === undefined) await update((s) => ({ ...s, digests: { ...s.digests, [number]: digest } }))
-      },
-      progress(number, sealed, sent) {
-        emit.part(number, sealed, sent)
-      },
+      // Compare-and-set in IndexedDB before any byte of the part is sealed (nonce safety).
+      sealing: (number, digest) => claimDigest(resumeKey, uploadId, number, digest, store),
+      progress: (number, sealed, sent) => progress.update(number, sealed, sent),
     }
-    let sent = 0
-    let failure: unknown = null
-    const lane = async (): Promise<void> => {
-      for (;;) {
-        await gate
-        if (cancelled || failure !== null) return
-        const number = queue.shift()
-        if (number === undefined) return
+    const sent = await runLanes({
+      queue,
+      lanes: runnerOf().size,
+      gate,
+      stopped: () => cancelled,
+      async send(number) {
+        progress.start(number)
         try {
-          const etag = await runPart(job(blob, plan, number, state.key, state.header), callbacks)
-          await update((s) => ({ ...s, etags: { ...s.etags, [number]: etag } }))
-          sent++
-          emit.done(number)
+          const etag = await runPart(job(plan, number, state.key, state.header), callbacks)
+          await recordEtag(resumeKey, uploadId, number, etag, store)
+          etags.set(number, etag)
+          progress.finish(number)
         } catch (e) {
-          emit.reset(number)
-          const abandoned = pausedParts.delete(number)
-          if (abandoned && !cancelled && e instanceof Error && 'code' in e && e.code === 'ABORTED') {
-            queue.unshift(number)
-            continue
-          }
-          if (failure === null) {
-            failure = e
-            for (const n of inflight) runner?.cancel(`part-${n}`)
-          }
-          return
+          progress.abandon(number)
+          throw e
         }
-      }
-    }
-    const lanes = Math.max(1, runner?.size ?? 1)
-    await Promise.all(Array.from({ length: lanes }, lane))
-    await saving
+      },
+      requeue: (number, e) => pausedParts.delete(number) && !cancelled && e instanceof TransferError && e.code === 'ABORTED',
+      onFailure: () => {
+        for (const n of inflight) runner?.cancel(`part-${n}`)
+      },
+    })
     if (cancelled) throw abortError(controller.signal)
-    if (failure !== null) throw failure
-    const parts = Object.entries(state.etags)
-      .map(([n, etag]) => ({ partNumber: Number(n), etag }))
-      .sort((a, b) => a.partNumber - b.partNumber)
-    const etag = await options.signer.complete(state.objectKey, state.uploadId, parts)
-    const last = partAt(plan, plan.partCount)
-    return { objectKey: state.objectKey, etag, size: last.offset + last.size, plaintextSize: plan.plaintextLength, partCount: plan.partCount, partsSent: sent }
+    const parts = [...etags].map(([partNumber, etag]) => ({ partNumber, etag })).sort((a, b) => a.partNumber - b.partNumber)
+    const etag = await options.signer.complete(objectKey, uploadId, parts)
+    return { objectKey, etag, size: progress.totalBytes, plaintextSize: plan.plaintextLength, partCount: plan.partCount, partsSent: sent }
   }
 
   return task
-}
-
-/**
- * Brings saved state in line with the store: parts the store has (and that we sealed from a
- * recorded digest) count as done; parts we recorded but the store lost are sent again. Returns
- * `null` when the store no longer knows the upload (aborted or expired): the caller starts afresh,
- * with a new data key, so no nonce is reused.
- */
-async function reconcile(state: UploadState, signer: Signer): Promise<UploadState | null> {
-  let listed
-  try {
-    listed = await signer.listParts(state.objectKey, state.uploadId)
-  } catch (e) {
-    if (e instanceof TransferError && e.status === 404) return null
-    throw e
-  }
-  const etags: Record<number, string> = {}
-  for (const p of listed) {
-    if (state.digests[p.partNumber] === undefined) continue
-    const expected = partAt(state.plan, p.partNumber).size
-    if (p.size !== undefined && p.size !== expected) continue
-    etags[p.partNumber] = p.etag
-  }
-  return { ...state, etags }
-}
-
-/**
- * Before resuming, re-reads every part the store already has and compares its digest with the one
- * recorded when it was sealed. Size and modification time catch ordinary edits; this catches the
- * rest, which would otherwise give an object mixing old and new parts of the file.
- */
-async function verifyDoneParts(file: Blob, state: UploadState, runner: Runner): Promise<void> {
-  const done = Object.keys(state.etags).map(Number)
-  let next = 0
-  const lane = async (): Promise<void> => {
-    for (let i = next++; i < done.length; i = next++) {
-      const number = done[i]
-      if (number === undefined) return
-      const digest = await runner.digestPart(file, state.plan, number)
-      if (digest !== state.digests[number]) {
-        throw new TransferError(
-          'FILE_CHANGED',
-          `Part ${number} of "${state.resumeKey}" differs from the part already uploaded: the file changed since the upload started. Discard the upload with discardUpload("${state.resumeKey}") and start again.`,
-        )
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.max(1, runner.size) }, lane))
 }
 
 /**

@@ -1,11 +1,11 @@
 /// <reference lib="webworker" />
 /**
- * The pool Worker: seals and uploads parts, fetches and opens ranges. An upload job gets the File
+ * The pool Worker (also the package's `./worker` entry, for bundlers that must build it apart): seals and uploads parts, fetches and opens ranges. An upload job gets the File
  * (structured-cloned, not read), so a part's plaintext and ciphertext never cross to the page; a
  * download job hands back only verified plaintext, transferred rather than copied.
  */
 import { expose, transfer } from 'comlink'
-import './worker-errors.js'
+import { installErrorTransport } from './error-transport.js'
 import { type RangeCallbacks, type RangeJob, fetchRange } from './fetch-range.js'
 import { Jobs } from './jobs.js'
 import type { PartPlan } from './parts.js'
@@ -37,4 +37,6 @@ const api = {
 
 export type WorkerApi = typeof api
 
+// This module is a Worker's entry script: running it is its purpose, so these calls are not import side effects.
+installErrorTransport()
 expose(api)

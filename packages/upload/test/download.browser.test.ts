@@ -151,8 +151,33 @@ describe('download from Ceph RGW', () => {
       { method: 'GET', action: 'status-503', times: 2 },
       { method: 'GET', action: 'expired' },
     ])
+    await s3.resetProxyStats()
     const { stream } = await download(key, { signer, keys: kek })
     expect(await sha256(await readAll(stream))).toBe(await sha256(data))
+    expect((await s3.proxyStats()).faults).toBe(3)
+  })
+
+  it('a ranged GET that stops sending is retried after the stall timeout: download and downloadRange finish', async () => {
+    await s3.resetProxyStats()
+    // The first GET (the header read) and the second (the first range) stall after 64 KiB.
+    await s3.setFaults([{ method: 'GET', action: 'stall', times: 2 }])
+    const { stream } = await download(key, { signer, keys: kek, stallTimeoutMs: 1000 })
+    expect(await sha256(await readAll(stream))).toBe(await sha256(data))
+    expect((await s3.proxyStats()).faults).toBe(2)
+    const object = await openRemote(key, { signer, keys: kek })
+    await s3.setFaults([{ method: 'GET', action: 'stall' }])
+    const part = await downloadRange(object, 3 * MiB, 4 * MiB, { signer, keys: kek, stallTimeoutMs: 1000 })
+    expect(await sha256(part)).toBe(await sha256(data.subarray(3 * MiB, 4 * MiB)))
+    expect((await s3.proxyStats()).faults).toBe(3)
+  })
+
+  it('a store that ignores Range: a small ranged read still gets exactly its bytes', async () => {
+    const object = await openRemote(key, { signer, keys: kek })
+    await s3.resetProxyStats()
+    await s3.setFaults([{ method: 'GET', action: 'ignore-range' }])
+    const part = await downloadRange(object, 5 * MiB + 7, 5 * MiB + 4096, { signer, keys: kek })
+    expect(await sha256(part)).toBe(await sha256(data.subarray(5 * MiB + 7, 5 * MiB + 4096)))
+    expect((await s3.proxyStats()).faults).toBe(1)
   })
 
   it('cancel stops all requests', async () => {

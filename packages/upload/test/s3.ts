@@ -2,7 +2,7 @@
 // the upload and download tests.
 import { commands } from 'vitest/browser'
 // Types only (erased): the proxy itself runs in the Vitest process, behind the harness's commands.
-import type { FaultRule, ProxyStats } from '../../../tests/support/fault-proxy.ts'
+import type { FaultRule, ProxyStats, PutDigest } from '../../../tests/support/fault-proxy.ts'
 import { httpSigner } from '../src/index.js'
 
 declare module 'vitest/browser' {
@@ -10,6 +10,7 @@ declare module 'vitest/browser' {
     setFaults(rules: FaultRule[]): Promise<void>
     proxyStats(): Promise<ProxyStats>
     resetProxyStats(): Promise<void>
+    proxyPutDigests(): Promise<readonly PutDigest[]>
     pendingMultipartUploads(prefix: string): Promise<number>
     flipStoredByte(key: string, offset: number): Promise<void>
     truncateStored(key: string, length: number): Promise<void>

@@ -2,7 +2,7 @@
 // @bucketseal/server, with faults injected between the browser and the store.
 import { encrypt, encryptStream, generateAesKwKey, headerToMetadata } from '@bucketseal/core'
 import { createStore } from 'idb-keyval'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type Runner, type UploadOptions, download, pendingUploads, upload, workerPool } from '../src/index.js'
 import { bytes, readAll, s3, sha256, signer, testKey, toBase64 } from './s3.js'
 
@@ -16,6 +16,14 @@ beforeAll(async () => {
 afterEach(async () => {
   await s3.setFaults([])
 })
+beforeEach(async () => {
+  await s3.resetProxyStats()
+})
+
+/** Every fault test checks that its faults really fired: without them it would prove nothing. */
+async function expectFaults(n: number): Promise<void> {
+  expect((await s3.proxyStats()).faults).toBe(n)
+}
 
 function store(): ReturnType<typeof createStore> {
   return createStore(`bucketseal-uploads-test-${Math.random().toString(36).slice(2)}`, 'uploads')
@@ -85,20 +93,21 @@ describe('upload to Ceph RGW', () => {
       { method: 'PUT', match: 'partNumber=3', action: 'drop' },
       { method: 'PUT', match: 'partNumber=1', action: 'status-503' },
     ])
-    await s3.resetProxyStats()
     await roundTrip(bytes(3 * PART + 1, 5), { retries: 4 })
-    expect((await s3.proxyStats()).faults).toBe(4)
+    await expectFaults(4)
   })
 
   it('an expired URL is re-signed and the part resent', async () => {
     await s3.setFaults([{ method: 'PUT', match: 'partNumber=2', action: 'expired' }])
     await roundTrip(bytes(2 * PART + 1, 6))
+    await expectFaults(1)
   })
 
   it('a response whose ETag CORS does not expose fails loudly, naming the fix', async () => {
     await s3.setFaults([{ method: 'PUT', match: 'partNumber=1', action: 'strip-etag' }])
     const task = upload(file(bytes(2 * PART + 1, 7)), { signer, recipients: [kek], objectKey: testKey('etag'), partSize: PART, store: store() })
     await expect(task.done).rejects.toMatchObject({ code: 'MISSING_ETAG', message: expect.stringContaining('ExposeHeaders') })
+    await expectFaults(1)
   })
 
   it('a single PUT needs no ETag: the object landed, so the upload succeeds', async () => {
@@ -106,6 +115,7 @@ describe('upload to Ceph RGW', () => {
     const data = bytes(1000, 17)
     const key = testKey('single-no-etag')
     await upload(file(data), { signer, recipients: [kek], objectKey: key, store: store() }).done
+    await expectFaults(1)
     const { stream } = await download(key, { signer, keys: kek })
     expect(await sha256(await readAll(stream))).toBe(await sha256(data))
   })
@@ -114,6 +124,7 @@ describe('upload to Ceph RGW', () => {
     await s3.setFaults([{ method: 'PUT', match: 'partNumber=1', action: 'status-500', times: 10 }])
     const task = upload(file(bytes(PART + 1, 8)), { signer, recipients: [kek], objectKey: testKey('net'), partSize: PART, store: store(), retries: 2 })
     await expect(task.done).rejects.toMatchObject({ code: 'NETWORK', message: expect.stringContaining('HTTP 500') })
+    await expectFaults(3)
   })
 
   it('cancel aborts the multipart upload: nothing is left behind', async () => {
@@ -181,7 +192,6 @@ describe('upload to Ceph RGW', () => {
     const resumed = await upload(file(data), {
       signer,
       recipients: [kek],
-      objectKey: 'ignored-on-resume',
       partSize: PART,
       store: s,
       onProgress: (p) => (partsResumed = p.partsResumed),
@@ -207,6 +217,7 @@ describe('upload to Ceph RGW', () => {
     await s3.setFaults([{ method: 'PUT', match: 'partNumber=2', action: 'status-500', times: 5 }])
     const first = upload(file(data, 'same.bin'), { signer, recipients: [kek], objectKey: key, partSize: PART, store: s, concurrency: 1, retries: 0 })
     await expect(first.done).rejects.toMatchObject({ code: 'NETWORK' })
+    await expectFaults(1)
     await s3.setFaults([])
     const resume = (f: File): Promise<unknown> => upload(f, { signer, recipients: [kek], partSize: PART, store: s, concurrency: 1 }).done
     await expect(resume(file(data.slice(0, data.length - 1), 'same.bin'))).rejects.toMatchObject({ code: 'FILE_CHANGED', message: expect.stringContaining('size') })
@@ -295,5 +306,65 @@ describe('upload to Ceph RGW', () => {
       expect(await sha256(await readAll(stream))).toBe(await sha256(data))
     }
     await roundTrip(data)
+  })
+
+  it('a resume with other recipients, metadata or object key is refused; restart gives only the new recipients', async () => {
+    const data = bytes(4 * PART, 21)
+    const s = store()
+    const key = testKey('mismatch')
+    const other = await generateAesKwKey()
+    // Interrupted after part 1: parts 2 and up keep failing.
+    await s3.setFaults([{ method: 'PUT', match: 'partNumber=2', action: 'status-500', times: 1 }])
+    const first = upload(file(data, 'm.bin'), { signer, recipients: [kek, other], objectKey: key, partSize: PART, store: s, concurrency: 1, retries: 0 })
+    await expect(first.done).rejects.toMatchObject({ code: 'NETWORK' })
+    await expectFaults(1)
+    await s3.setFaults([])
+    const again = (extra: Partial<UploadOptions>): Promise<unknown> =>
+      upload(file(data, 'm.bin'), { signer, recipients: [kek, other], objectKey: key, partSize: PART, store: s, ...extra }).done
+    await expect(again({ recipients: [kek] })).rejects.toMatchObject({ code: 'RESUME_MISMATCH', message: expect.stringContaining('recipients') })
+    await expect(again({ metadata: { name: 'renamed.bin' } })).rejects.toMatchObject({ code: 'RESUME_MISMATCH', message: expect.stringContaining('metadata') })
+    await expect(again({ objectKey: testKey('elsewhere') })).rejects.toMatchObject({ code: 'RESUME_MISMATCH', message: expect.stringContaining('objectKey') })
+    await expect(again({ partSize: 2 * PART })).rejects.toMatchObject({ code: 'RESUME_MISMATCH', message: expect.stringContaining('partSize') })
+    // Nothing was lost by the refusals: the same call still resumes.
+    expect(await pendingUploads(s)).toHaveLength(1)
+    // Starting over for [kek] only: the other key must no longer open the object.
+    const done = await again({ recipients: [kek], restart: true })
+    expect(done.partsSent).toBe(4)
+    const { stream } = await download(key, { signer, keys: kek })
+    expect(await sha256(await readAll(stream))).toBe(await sha256(data))
+    await expect(download(key, { signer, keys: other })).rejects.toMatchObject({ code: 'WRONG_KEY' })
+    expect(await s3.pendingMultipartUploads(key)).toBe(0)
+  })
+
+  it('a resume with the same recipients given in another order still resumes', async () => {
+    const data = bytes(3 * PART, 22)
+    const s = store()
+    const key = testKey('same-set')
+    const other = await generateAesKwKey()
+    await s3.setFaults([{ method: 'PUT', match: 'partNumber=2', action: 'status-500', times: 1 }])
+    const first = upload(file(data, 'o.bin'), { signer, recipients: [kek, other, { passphrase: 'correct horse' }], objectKey: key, partSize: PART, store: s, concurrency: 1, retries: 0 })
+    await expect(first.done).rejects.toMatchObject({ code: 'NETWORK' })
+    await s3.setFaults([])
+    const wrongPassphrase = upload(file(data, 'o.bin'), { signer, recipients: [other, { passphrase: 'wrong horse' }, kek], partSize: PART, store: s }).done
+    await expect(wrongPassphrase).rejects.toMatchObject({ code: 'RESUME_MISMATCH' })
+    const done = await upload(file(data, 'o.bin'), { signer, recipients: [other, { passphrase: 'correct horse' }, kek], partSize: PART, store: s }).done
+    expect(done.partsSent).toBe(2)
+  })
+
+  it('a part PUT the store never answers is resent after the stall timeout, from the same sealed bytes', async () => {
+    const data = bytes(3 * PART + 5, 23)
+    await s3.setFaults([{ method: 'PUT', match: 'partNumber=2', action: 'stall' }])
+    const { key } = await roundTrip(data, { stallTimeoutMs: 1500 })
+    await expectFaults(1)
+    const sent = (await s3.proxyPutDigests()).filter((d) => d.target.includes(key) && d.target.includes('partNumber=2'))
+    expect(sent.map((d) => d.stalled === true)).toEqual([true, false])
+    expect(new Set(sent.map((d) => d.sha256)).size).toBe(1)
+  })
+
+  it('keyPrefix puts the random object key under the prefix the server authorizes', async () => {
+    const result = await upload(file(bytes(1000, 24)), { signer, recipients: [kek], keyPrefix: 'test/prefixed/', store: store() }).done
+    expect(result.objectKey).toMatch(/^test\/prefixed\/[0-9a-f]{32}$/)
+    const denied = upload(file(bytes(1000, 24)), { signer, recipients: [kek], keyPrefix: 'elsewhere/', store: store() }).done
+    await expect(denied).rejects.toMatchObject({ code: 'REQUEST_REJECTED', status: 403 })
   })
 })
