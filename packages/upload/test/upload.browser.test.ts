@@ -3,7 +3,7 @@
 import { encrypt, encryptStream, generateAesKwKey, headerToMetadata } from '@bucketseal/core'
 import { createStore } from 'idb-keyval'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { type Runner, type UploadOptions, download, pendingUploads, upload, workerPool } from '../src/index.js'
+import { type Runner, TransferError, type UploadOptions, type UploadResult, download, pendingUploads, upload, workerPool } from '../src/index.js'
 import { bytes, readAll, s3, sha256, signer, testKey, toBase64 } from './s3.js'
 
 const MiB = 1024 * 1024
@@ -319,7 +319,7 @@ describe('upload to Ceph RGW', () => {
     await expect(first.done).rejects.toMatchObject({ code: 'NETWORK' })
     await expectFaults(1)
     await s3.setFaults([])
-    const again = (extra: Partial<UploadOptions>): Promise<unknown> =>
+    const again = (extra: Partial<UploadOptions>): Promise<UploadResult> =>
       upload(file(data, 'm.bin'), { signer, recipients: [kek, other], objectKey: key, partSize: PART, store: s, ...extra }).done
     await expect(again({ recipients: [kek] })).rejects.toMatchObject({ code: 'RESUME_MISMATCH', message: expect.stringContaining('recipients') })
     await expect(again({ metadata: { name: 'renamed.bin' } })).rejects.toMatchObject({ code: 'RESUME_MISMATCH', message: expect.stringContaining('metadata') })
@@ -366,5 +366,47 @@ describe('upload to Ceph RGW', () => {
     expect(result.objectKey).toMatch(/^test\/prefixed\/[0-9a-f]{32}$/)
     const denied = upload(file(bytes(1000, 24)), { signer, recipients: [kek], keyPrefix: 'elsewhere/', store: store() }).done
     await expect(denied).rejects.toMatchObject({ code: 'REQUEST_REJECTED', status: 403 })
+  })
+
+  it('two runners (this page and a Worker, as two tabs) resuming one upload: one body per part, one whole file', async () => {
+    const db = `bucketseal-uploads-two-${Math.random().toString(36).slice(2)}`
+    const s = createStore(db, 'uploads')
+    const key = testKey('two-runners')
+    const a = bytes(4 * PART, 25)
+    const b = a.slice()
+    for (let i = PART; i < b.length; i += 4096) b[i] = (b[i] ?? 0) ^ 0xff
+    const fileA = file(a, 'two.bin')
+    const fileB = file(b, 'two.bin')
+    // Interrupted after part 1.
+    await s3.setFaults([{ method: 'PUT', match: 'partNumber=2', action: 'status-500', times: 1 }])
+    const first = upload(fileA, { signer, recipients: [kek], objectKey: key, partSize: PART, store: s, concurrency: 1, retries: 0 })
+    await expect(first.done).rejects.toMatchObject({ code: 'NETWORK' })
+    await expectFaults(1)
+    await s3.setFaults([])
+    const worker = new Worker(new URL('./second-runner.worker.ts', import.meta.url), { type: 'module' })
+    try {
+      const other = new Promise<{ ok: boolean; code?: string }>((resolve) => (worker.onmessage = (e: MessageEvent<{ ok: boolean; code?: string }>) => resolve(e.data)))
+      worker.postMessage({ file: fileB, kek, db, partSize: PART })
+      const here = upload(fileA, { signer, recipients: [kek], partSize: PART, store: s }).done.then(
+        (): { ok: boolean; code?: string } => ({ ok: true }),
+        (e: unknown) => ({ ok: false, code: e instanceof TransferError ? e.code : String(e) }),
+      )
+      const outcomes = await Promise.all([here, other])
+      // Whoever lost was refused with a typed error.
+      for (const o of outcomes) if (!o.ok) expect(['UPLOAD_IN_PROGRESS', 'FILE_CHANGED']).toContain(o.code)
+      const bodies = new Map<string, Set<string>>()
+      for (const d of await s3.proxyPutDigests()) {
+        if (!d.target.includes(key) || !d.target.includes('partNumber=')) continue
+        bodies.set(d.target, (bodies.get(d.target) ?? new Set()).add(d.sha256))
+      }
+      expect(bodies.size).toBeGreaterThanOrEqual(4)
+      for (const [target, set] of bodies) expect(set.size, `two bodies for ${target}`).toBe(1)
+      // Nothing was lost either way: if both were refused, the original file still resumes alone.
+      if (!outcomes.some((o) => o.ok)) await upload(fileA, { signer, recipients: [kek], partSize: PART, store: s }).done
+      const { stream } = await download(key, { signer, keys: kek })
+      expect([await sha256(a), await sha256(b)]).toContain(await sha256(await readAll(stream)))
+    } finally {
+      worker.terminate()
+    }
   })
 })
