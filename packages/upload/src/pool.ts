@@ -7,7 +7,6 @@ import { type Remote, proxy, releaseProxy, wrap } from 'comlink'
 import { installErrorTransport } from './error-transport.js'
 import { type RangeCallbacks, type RangeJob, fetchRange } from './fetch-range.js'
 import { TransferError } from './errors.js'
-import type { PartPlan } from './parts.js'
 import { type PartCallbacks, type PartJob, digestPart, uploadPart } from './seal-part.js'
 import { Jobs } from './jobs.js'
 import type { WorkerApi } from './worker.js'
@@ -17,8 +16,8 @@ export interface Runner {
   readonly size: number
   uploadPart(id: string, job: PartJob, callbacks: PartCallbacks): Promise<string>
   downloadRange(id: string, job: RangeJob, callbacks: RangeCallbacks): Promise<Uint8Array>
-  /** SHA-256 (hex) of a part's plaintext, read from the file. */
-  digestPart(file: Blob, plan: PartPlan, number: number): Promise<string>
+  /** A part's digest (see `uploadPart`), by sealing it again without sending it. */
+  digestPart(id: string, job: PartJob): Promise<string>
   cancel(id: string): void
   /** Ends the Workers; jobs still running are aborted. */
   close(): void
@@ -94,7 +93,7 @@ export function workerPool(size = defaultConcurrency(), createWorker?: () => Wor
     size,
     uploadPart: (id, job, callbacks) => dispatch(id, (api) => api.uploadPart(id, job, proxy(callbacks))),
     downloadRange: (id, job, callbacks) => dispatch(id, (api) => api.downloadRange(id, job, proxy(callbacks), callbacks.progress !== undefined)),
-    digestPart: (file, plan, number) => dispatch(`digest-${number}`, (api) => api.digestPart(file, plan, number)),
+    digestPart: (id, job) => dispatch(id, (api) => api.digestPart(id, job)),
     cancel(id) {
       void owner.get(id)?.cancel(id)
     },
@@ -121,7 +120,7 @@ export function inlineRunner(size = 2, fetchImpl?: typeof fetch): Runner {
     size,
     uploadPart: (id, job, callbacks) => jobs.run(id, (signal) => uploadPart(job, callbacks, signal)),
     downloadRange: (id, job, callbacks) => jobs.run(id, (signal) => fetchRange(job, callbacks, signal, fetchImpl)),
-    digestPart,
+    digestPart: (id, job) => jobs.run(id, (signal) => digestPart(job, signal)),
     cancel: (id) => jobs.cancel(id),
     close: () => jobs.cancelAll(),
   }

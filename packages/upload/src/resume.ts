@@ -6,6 +6,7 @@
 import { TransferError } from './errors.js'
 import { partAt } from './parts.js'
 import type { Runner } from './pool.js'
+import type { PartJob } from './seal-part.js'
 import { type UploadIntent, resumeDifferences } from './resume-check.js'
 import type { Signer } from './signer.js'
 import { type UploadState, replaceEtags } from './state.js'
@@ -62,19 +63,19 @@ export async function reconcile(state: UploadState, signer: Signer, store: UseSt
 }
 
 /**
- * Re-reads every part the store already has and compares its digest with the one recorded when it
- * was sealed. Size and modification time catch ordinary edits; this catches the rest, which would
+ * Re-reads (and re-seals, unsent) every part the store already has and compares its digest with
+ * the one recorded when it was sealed. Size and modification time catch ordinary edits; this catches the rest, which would
  * otherwise give an object mixing old and new parts of the file.
  * @throws {TransferError} FILE_CHANGED
  */
-export async function verifyDoneParts(file: Blob, state: UploadState, runner: Runner): Promise<void> {
+export async function verifyDoneParts(state: UploadState, jobOf: (number: number) => PartJob, runner: Runner): Promise<void> {
   const done = Object.keys(state.etags).map(Number)
   let next = 0
   const lane = async (): Promise<void> => {
     for (let i = next++; i < done.length; i = next++) {
       const number = done[i]
       if (number === undefined) return
-      const digest = await runner.digestPart(file, state.plan, number)
+      const digest = await runner.digestPart(`digest-${number}`, jobOf(number))
       if (digest !== state.digests[number]) {
         throw new TransferError(
           'FILE_CHANGED',

@@ -1,9 +1,9 @@
 /**
- * Sealing and sending one part: read its slice of the File, record its digest (nonce safety on
- * resume), seal its chunks, PUT it. Runs inside a pool Worker (or inline where there are none); the
+ * Sealing and sending one part: read its slice of the File, seal its chunks, have its digest
+ * accepted (nonce safety on resume), PUT it. Runs inside a pool Worker (or inline where there are none); the
  * plaintext and ciphertext of a part never leave this function.
  */
-import { type ObjectKey, encryptChunk } from '@bucketseal/core'
+import { type ObjectKey, TAG_LENGTH, encryptChunk } from '@bucketseal/core'
 import { TransferError, abortError } from './errors.js'
 import { type PutPartOptions, type SignedRequest, putWithRetry } from './http.js'
 import { type PartPlan, partAt } from './parts.js'
@@ -31,11 +31,12 @@ export interface PartCallbacks {
   /** A presigned request for this part; `fresh` after a refusal (expired URL). */
   sign(number: number, fresh: boolean): Promise<SignedRequest>
   /**
-   * Called with the SHA-256 (hex) of the part's plaintext before it is sealed. The coordinator
-   * records it, or compares it with the digest recorded when this part was first sealed, and throws
-   * FILE_CHANGED if they differ: sealing different bytes under the same nonces would break AES-GCM.
+   * Called once the part is sealed and before any byte of it is sent, with its {@link digestPart}
+   * digest. The coordinator records it, or compares it with the digest recorded when this part was
+   * first sealed, and throws FILE_CHANGED if they differ: the sealed bytes are then dropped unsent,
+   * since sending a second ciphertext under the same nonces would break AES-GCM.
    */
-  sealing(number: number, digest: string): Promise<void>
+  sealed(number: number, digest: string): Promise<void>
   /** Progress of this part: plaintext bytes sealed, ciphertext bytes sent. */
   progress(number: number, sealed: number, sent: number): void
 }
@@ -54,39 +55,34 @@ async function readPart(file: Blob, plan: PartPlan, number: number): Promise<Uin
   return plain
 }
 
-/** SHA-256 (hex) of part `number`'s plaintext: how a resumed upload proves the file is the same. */
-export async function digestPart(file: Blob, plan: PartPlan, number: number): Promise<string> {
-  return hex(await crypto.subtle.digest('SHA-256', await readPart(file, plan, number)))
-}
-
-/**
- * Reads, seals and returns part `job.number` as one buffer (header included for part 1).
- * @throws {TransferError} FILE_CHANGED when the file is shorter than planned (changed on disk).
- */
-export async function sealPart(job: PartJob, callbacks: Pick<PartCallbacks, 'sealing' | 'progress'>, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
-  const out = new Uint8Array(partAt(job.plan, job.number).size)
-  await sealPartInto(job, callbacks, signal, (bytes, at) => out.set(bytes, at))
-  return out
-}
-
 /**
  * Reads and seals part `job.number`, handing each piece of the part (the header for part 1, then
- * each sealed chunk) to `write` with its offset in the part, as soon as it is sealed.
+ * each sealed chunk) to `write` with its offset in the part, as soon as it is sealed. Returns the
+ * part's digest: SHA-256 (hex) of its chunks' GCM tags, in order.
+ *
+ * Why the tags identify the plaintext (docs/FORMAT.md, "Resuming uploads"): under one content key
+ * and one nonce, AES-GCM is a function of the plaintext, so the same bytes always give the same
+ * tags. Two different chunks under the same key and nonce give the same tag only if they collide in
+ * GHASH under a hash key nobody outside the content key knows: probability at most ⌈ℓ/16⌉ / 2¹²⁸
+ * for ℓ-byte chunks, about 2⁻¹¹⁴ for 256 KiB. So equal digests mean equal plaintext except with
+ * negligible probability, and a changed part is caught before anything of it leaves the Worker.
+ * Unlike a plain SHA-256 of the plaintext, the digest confirms no guessed file without the key, and
+ * costs nothing beyond the sealing itself.
  */
 async function sealPartInto(
   job: PartJob,
-  callbacks: Pick<PartCallbacks, 'sealing' | 'progress'>,
   signal: AbortSignal | undefined,
   write: (bytes: Uint8Array, at: number) => void,
-): Promise<void> {
+  onSealed: (plaintextBytes: number) => void,
+): Promise<string> {
   const part = partAt(job.plan, job.number)
   const plain = await readPart(job.file, job.plan, job.number)
-  await callbacks.sealing(job.number, hex(await crypto.subtle.digest('SHA-256', plain)))
   const headerLength = job.number === 1 ? job.header.length : 0
   if (headerLength > 0) write(job.header, 0)
   const { chunkSize } = job.plan
   const lastChunk = Math.ceil(job.plan.plaintextLength / chunkSize) - 1
-  const unit = chunkSize + 16
+  const unit = chunkSize + TAG_LENGTH
+  const tags = new Uint8Array(part.chunkCount * TAG_LENGTH)
   let sealed = 0
   const inFlight: Array<Promise<void>> = []
   for (let c = 0; c < part.chunkCount; c++) {
@@ -94,6 +90,7 @@ async function sealPartInto(
     const index = part.firstChunk + c
     const piece = plain.subarray(c * chunkSize, (c + 1) * chunkSize)
     const sealing = encryptChunk(job.key, index, piece, index === Math.max(lastChunk, 0)).then((ct) => {
+      tags.set(ct.subarray(ct.length - TAG_LENGTH), c * TAG_LENGTH)
       write(ct, headerLength + c * unit)
       sealed += piece.length
     })
@@ -102,11 +99,32 @@ async function sealPartInto(
     inFlight.push(sealing)
     if (inFlight.length >= SEAL_DEPTH) {
       await inFlight.shift()
-      callbacks.progress(job.number, sealed, 0)
+      onSealed(sealed)
     }
   }
   await Promise.all(inFlight)
-  callbacks.progress(job.number, sealed, 0)
+  onSealed(sealed)
+  return hex(await crypto.subtle.digest('SHA-256', tags))
+}
+
+/**
+ * The digest of part `job.number` as {@link uploadPart} reports it, by sealing the part again
+ * without keeping or sending it: how a resumed upload proves that a finished part is still the file's.
+ */
+export function digestPart(job: PartJob, signal?: AbortSignal): Promise<string> {
+  return sealPartInto(job, signal, () => undefined, () => undefined)
+}
+
+/**
+ * Reads, seals and returns part `job.number` as one buffer (header included for part 1), after
+ * `sealed` accepted its digest.
+ * @throws {TransferError} FILE_CHANGED when the file is shorter than planned (changed on disk).
+ */
+export async function sealPart(job: PartJob, callbacks: Pick<PartCallbacks, 'sealed' | 'progress'>, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
+  const out = new Uint8Array(partAt(job.plan, job.number).size)
+  const digest = await sealPartInto(job, signal, (bytes, at) => out.set(bytes, at), (n) => callbacks.progress(job.number, n, 0))
+  await callbacks.sealed(job.number, digest)
+  return out
 }
 
 /** Seals part `job.number` and uploads it; resolves with its ETag. */
@@ -122,7 +140,8 @@ export async function uploadPart(job: PartJob, callbacks: PartCallbacks, signal?
     body = await sealPart(job, callbacks, signal)
   } else {
     try {
-      await sealPartInto(job, callbacks, signal, (bytes, at) => spooled.write(bytes, at))
+      const digest = await sealPartInto(job, signal, (bytes, at) => spooled.write(bytes, at), (n) => callbacks.progress(job.number, n, 0))
+      await callbacks.sealed(job.number, digest)
       body = await spooled.finish()
     } catch (e) {
       await spooled.release()

@@ -3,7 +3,8 @@
  * upload id, object key, part plan, the header (its data key only in wrapped form), the object's
  * content key as a non-extractable CryptoKey (scripts cannot read its bytes; the browser keeps them
  * in the profile, as it must to use the key later), the sealed metadata as given, each part's
- * plaintext digest from when it was first sealed, and the ETags of finished parts.
+ * digest from when it was first sealed (of its GCM tags: it confirms no guessed file without the
+ * key), and the ETags of finished parts.
  *
  * Every change is a read-check-write inside one IndexedDB transaction, never a write of an
  * in-memory copy: two tabs (or two calls) that meet on one upload then cannot both record a digest
@@ -29,7 +30,7 @@ export interface UploadState {
   /** The sealed metadata in canonical JSON (`''` for none): a resume must ask for the same. */
   readonly metadata: string
   readonly createdAt: number
-  /** SHA-256 (hex) of each part's plaintext, recorded before the part was first sealed. */
+  /** Each part's digest (seal-part.ts), recorded when it was first sealed, before it was sent. */
   readonly digests: Readonly<Record<number, string>>
   /** ETags of parts the store acknowledged. */
   readonly etags: Readonly<Record<number, string>>
@@ -135,8 +136,8 @@ function ours(current: unknown, resumeKey: string, uploadId: string): UploadStat
 }
 
 /**
- * Records part `number`'s plaintext digest before it is sealed, or checks it against the one
- * recorded when the part was first sealed, atomically.
+ * Records part `number`'s digest before the part is sent, or checks it against the one recorded
+ * when the part was first sealed, atomically.
  * @throws {TransferError} FILE_CHANGED when another digest is recorded; BAD_STATE, UPLOAD_IN_PROGRESS.
  */
 export function claimDigest(resumeKey: string, uploadId: string, number: number, digest: string, store: UseStore): Promise<void> {

@@ -189,7 +189,7 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
           await checkResumable(state, { size: file.size, lastModified }, { ...intent, partSize: planParts(file.size, chunkSize, state.header.length, options.partSize).partSize })
           const reconciled = await reconcile(state, options.signer, store)
           if (reconciled === null) await deleteState(resumeKey, store, state.uploadId)
-          else await verifyDoneParts(file, reconciled, runnerOf())
+          else await verifyDoneParts(reconciled, (n) => job(reconciled.plan, n, reconciled.key, reconciled.header), runnerOf())
           state = reconciled ?? undefined
         }
         if (state === undefined) state = await startMultipart(await newObject(metadata, chunkSize, false), { resumeKey, name, lastModified, metadata: intent.metadata, store })
@@ -290,7 +290,7 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
     const callbacks: PartCallbacks = {
       sign: () => options.signer.signPut(o.objectKey, o.mirror, 'application/octet-stream'),
       // A fresh key for every single PUT: there is no earlier sealing to compare with.
-      async sealing() {},
+      async sealed() {},
       progress: (_n, sealed, sent) => progress.update(1, sealed, sent),
     }
     progress.start(1)
@@ -321,8 +321,8 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
         if (request === undefined) throw new TransferError('BAD_STATE', `No URL for part ${number}.`)
         return request
       },
-      // Compare-and-set in IndexedDB before any byte of the part is sealed (nonce safety).
-      sealing: (number, digest) => claimDigest(resumeKey, uploadId, number, digest, store),
+      // Compare-and-set in IndexedDB before any byte of the part is sent (nonce safety).
+      sealed: (number, digest) => claimDigest(resumeKey, uploadId, number, digest, store),
       progress: (number, sealed, sent) => progress.update(number, sealed, sent),
     }
     const sent = await runLanes({

@@ -8,7 +8,6 @@ import { expose, transfer } from 'comlink'
 import { installErrorTransport } from './error-transport.js'
 import { type RangeCallbacks, type RangeJob, fetchRange } from './fetch-range.js'
 import { Jobs } from './jobs.js'
-import type { PartPlan } from './parts.js'
 import { type PartCallbacks, type PartJob, digestPart, uploadPart } from './seal-part.js'
 
 const jobs = new Jobs()
@@ -26,8 +25,8 @@ const api = {
     const plain = await jobs.run(id, (signal) => fetchRange(job, local, signal))
     return transfer(plain, [plain.buffer])
   },
-  digestPart(file: Blob, plan: PartPlan, number: number): Promise<string> {
-    return digestPart(file, plan, number)
+  digestPart(id: string, job: PartJob): Promise<string> {
+    return jobs.run(id, (signal) => digestPart(job, signal))
   },
   /** Aborts a job in progress (an AbortSignal cannot be posted to a Worker). */
   cancel(id: string): void {

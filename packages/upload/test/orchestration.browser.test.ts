@@ -56,28 +56,34 @@ interface Sealed {
 }
 
 /**
- * A runner that checks in as the real one does (digest, then `sealing`), records what it would seal
- * and "sends" it; `late` progress reports keep arriving after each part's result.
+ * A runner that checks in as the real one does (seal, then `sealed` with the digest), records the
+ * plaintext it sealed and "sends" it; `late` progress reports keep arriving after each part's result.
  */
 function fakeRunner(log: Sealed[], o: { late?: number; failFrom?: number; delayMs?: number } = {}): Runner {
   return {
     size: 3,
     async uploadPart(_id, job, callbacks) {
-      const digest = await digestPart(job.file, job.plan, job.number)
-      await callbacks.sealing(job.number, digest)
-      log.push({ nonces: Array.from(job.key.noncePrefix, (x) => x.toString(16).padStart(2, '0')).join(''), part: job.number, digest })
+      const plain = await plainDigest(job.file, job.plan.partSize, job.number)
+      await callbacks.sealed(job.number, await digestPart(job))
+      log.push({ nonces: Array.from(job.key.noncePrefix, (x) => x.toString(16).padStart(2, '0')).join(''), part: job.number, digest: plain })
       await new Promise((r) => setTimeout(r, o.delayMs ?? 1))
       if (o.failFrom !== undefined && job.number >= o.failFrom) throw new TransferError('NETWORK', 'injected')
       const size = job.plan.partSize + 64 * 1024
       callbacks.progress(job.number, job.plan.partSize, size / 2)
       for (let i = 0; i < (o.late ?? 0); i++) setTimeout(() => callbacks.progress(job.number, job.plan.partSize, size * 2), i % 5)
-      return `etag-${job.number}-${digest.slice(0, 8)}`
+      return `etag-${job.number}-${plain.slice(0, 8)}`
     },
     downloadRange: () => Promise.reject(new Error('not used')),
-    digestPart,
+    digestPart: (_id, job) => digestPart(job),
     cancel: () => undefined,
     close: () => undefined,
   }
+}
+
+/** SHA-256 (hex) of part `n`'s plaintext: what the test compares, never what the uploader stores. */
+async function plainDigest(file: Blob, partSize: number, n: number): Promise<string> {
+  const bytes = await file.slice((n - 1) * partSize, n * partSize).arrayBuffer()
+  return Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
 function store(): ReturnType<typeof createStore> {
@@ -174,8 +180,7 @@ describe('two runners on one resume key', () => {
     for (const parts of signer.completed.values()) {
       const digests = await Promise.all(parts.map(async (p) => p.etag.split('-')[2]))
       const whole = async (f: File): Promise<boolean> => {
-        const plan = { partSize: PART, partCount: 6, chunkSize: 256 * 1024, plaintextLength: f.size, headerLength: 0, single: false }
-        for (const [i, p] of parts.entries()) if ((await digestPart(f, plan, p.partNumber)).slice(0, 8) !== digests[i]) return false
+        for (const [i, p] of parts.entries()) if ((await plainDigest(f, PART, p.partNumber)).slice(0, 8) !== digests[i]) return false
         return true
       }
       expect((await whole(fileA)) || (await whole(fileB))).toBe(true)

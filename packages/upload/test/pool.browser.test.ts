@@ -3,7 +3,7 @@
 import { createObject, generateAesKwKey } from '@bucketseal/core'
 import { describe, expect, it } from 'vitest'
 import { TransferError, planParts, workerPool } from '../src/index.js'
-import type { PartJob } from '../src/seal-part.js'
+import { type PartJob, digestPart } from '../src/seal-part.js'
 
 async function job(size: number): Promise<PartJob> {
   const kek = await generateAesKwKey()
@@ -21,7 +21,7 @@ describe('worker pool', () => {
       const error: unknown = await pool
         .uploadPart('part-1', j, {
           sign: async () => ({ url: 'https://127.0.0.1:1/never' }),
-          sealing: async (_n, digest) => {
+          sealed: async (_n, digest) => {
             digests.push(digest)
             throw new TransferError('FILE_CHANGED', 'changed')
           },
@@ -30,9 +30,11 @@ describe('worker pool', () => {
         .catch((e: unknown) => e)
       expect(error).toBeInstanceOf(TransferError)
       expect(error).toMatchObject({ code: 'FILE_CHANGED', name: 'TransferError' })
-      // The digest is SHA-256 of the part's plaintext (here 1000 zero bytes), computed in the Worker.
-      const expected = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array(1000))), (b) => b.toString(16).padStart(2, '0')).join('')
+      // The digest of the sealed part, computed in the Worker, is the one the page computes, and the
+      // Worker's digest job (resume checks) agrees.
+      const expected = await digestPart(j)
       expect(digests).toEqual([expected])
+      expect(await pool.digestPart('digest-1', j)).toBe(expected)
     } finally {
       pool.close()
     }
@@ -43,7 +45,7 @@ describe('worker pool', () => {
     try {
       const j = await job(10)
       await expect(
-        pool.uploadPart('part-1', j, { sign: async () => ({ url: 'http://example.com/upload' }), sealing: async () => undefined, progress: () => undefined }),
+        pool.uploadPart('part-1', j, { sign: async () => ({ url: 'http://example.com/upload' }), sealed: async () => undefined, progress: () => undefined }),
       ).rejects.toMatchObject({ code: 'INSECURE_URL' })
     } finally {
       pool.close()
