@@ -86,6 +86,21 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
+      {
+        extends: true,
+        test: {
+          // The packages as users get them (tests/consumer/): packed, installed with npm into a scratch
+          // app, bundled by Vite (dev and build), webpack 5 and esbuild, driven in Chromium. Last
+          // (groupOrder 2: after e2e, not beside it), one file at a time, for the two cores.
+          name: 'consumer',
+          environment: 'node',
+          include: ['tests/consumer/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
+        },
+      },
     ],
   },
 });

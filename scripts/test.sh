@@ -2,7 +2,7 @@
 # The one test command. Works on a fresh Debian machine that has only Node 20 + npm:
 # installs pnpm (pinned in package.json "packageManager") and Debian's chromium if
 # missing, installs dependencies, type-checks, then runs every Vitest project
-# (core:node and core:chromium).
+# (core:node, core:chromium, e2e and consumer: the packed packages in a bundled scratch app).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

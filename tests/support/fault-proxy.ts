@@ -12,8 +12,9 @@ import { type IncomingMessage, type ServerResponse, createServer, request } from
  * `stall`: a PUT's body is read and never answered; a GET gets its status, headers and the first
  * 64 KiB of the body, then nothing more (the connection stays open), as a stuck link would.
  * `ignore-range`: the Range header is dropped, so the store answers 200 with the whole object.
+ * `no-cors`: the answer loses its CORS headers, as from a bucket whose CORS rules omit the origin.
  */
-export type FaultAction = 'status-500' | 'status-503' | 'drop' | 'expired' | 'strip-etag' | 'stall' | 'ignore-range'
+export type FaultAction = 'status-500' | 'status-503' | 'drop' | 'expired' | 'strip-etag' | 'stall' | 'ignore-range' | 'no-cors'
 
 export interface FaultRule {
   /** HTTP method to match (default any). */
@@ -152,6 +153,7 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
           delete headers.etag
           delete headers['access-control-expose-headers']
         }
+        if (fault === 'no-cors') for (const name of Object.keys(headers)) if (name.startsWith('access-control-')) delete headers[name]
         res.writeHead(up.statusCode ?? 502, headers)
         if (fault === 'stall') {
           let sent = 0

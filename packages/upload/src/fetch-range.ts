@@ -120,7 +120,9 @@ export async function getBytes(sign: (fresh: boolean) => Promise<SignedRequest>,
         })
       } catch {
         if (aborted(signal)) throw abortError(signal)
-        last = stalled ? stallMessage(stallMs) : 'network error (or a redirect, which is refused)'
+        last = stalled
+          ? stallMessage(stallMs)
+          : "network error: a redirect (refused), or the bucket's CORS rules do not allow this origin to GET (see the README, 'Use it in your app')"
         if (attempt >= retries) break
         await sleep(backoff(attempt, {}, null), signal)
         continue

@@ -30,33 +30,37 @@ export function defaultConcurrency(): number {
 }
 
 /**
- * Starts `size` module Workers that seal parts and open ranges. `createWorker` is for bundlers
- * without `new Worker(new URL(…, import.meta.url))` support (esbuild) or CSP setups that must build
- * the Worker themselves: build the entry `@bucketseal/upload/worker` as a separate module and start
- * it here. A Worker that fails to load (a 404, an HTML fallback page, a syntax error) or crashes
- * makes every job of the pool fail with WORKER_FAILED instead of waiting forever.
+ * Starts `size` module Workers that seal parts and open ranges. `worker` is for bundlers without
+ * `new Worker(new URL(…, import.meta.url))` support (esbuild) or CSP setups: build the entry
+ * `@bucketseal/upload/worker` as a separate module and give its URL (then an error names it), or a
+ * function that creates the Worker. A Worker that fails to load (a 404, an HTML fallback page, a
+ * syntax error) or crashes makes every job of the pool fail with WORKER_FAILED instead of waiting
+ * forever.
  *
  * @throws (through each job) {TransferError} WORKER_FAILED, ABORTED once the pool is closed.
  * @example
  * // esbuild: esbuild node_modules/@bucketseal/upload/dist/worker.js --bundle --format=esm --outfile=public/bucketseal-worker.js
- * const runner = workerPool(4, () => new Worker('/bucketseal-worker.js', { type: 'module' }))
+ * const runner = workerPool(4, '/bucketseal-worker.js')
  * const task = upload(file, { signer, recipients, runner })
  */
-export function workerPool(size = defaultConcurrency(), createWorker?: () => Worker): Runner {
+export function workerPool(size = defaultConcurrency(), worker?: string | URL | (() => Worker)): Runner {
   installErrorTransport()
-  const scriptUrl = createWorker === undefined ? new URL('./worker.ts', import.meta.url) : null
+  const scriptUrl = typeof worker === 'function' ? null : worker === undefined ? new URL('./worker.ts', import.meta.url) : new URL(worker, globalThis.location?.href)
   const make =
-    createWorker ??
-    (() =>
-      // The literal pattern bundlers recognise (Vite, webpack 5, Rollup with a plugin); keep it in one expression.
-      new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'bucketseal' }))
+    typeof worker === 'function'
+      ? worker
+      : worker === undefined
+        ? () =>
+            // The literal pattern bundlers recognise (Vite, webpack 5, Rollup with a plugin); keep it in one expression.
+            new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'bucketseal' })
+        : () => new Worker(worker, { type: 'module', name: 'bucketseal' })
   let failure: TransferError | null = null
   let closed = false
   // Calls in flight: rejected when the pool closes or a Worker fails (a dead Worker never answers).
   const waiting = new Set<(e: TransferError) => void>()
   const fail = (event: Event): void => {
     if (failure !== null || closed) return
-    const where = scriptUrl?.href ?? (event instanceof ErrorEvent && event.filename !== '' ? event.filename : 'the script of createWorker()')
+    const where = scriptUrl?.href ?? (event instanceof ErrorEvent && event.filename !== '' ? event.filename : 'the Worker your function created')
     const detail = event instanceof ErrorEvent && event.message !== '' ? `: ${event.message}` : ''
     failure = new TransferError(
       'WORKER_FAILED',

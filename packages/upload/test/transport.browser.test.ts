@@ -69,10 +69,11 @@ describe('error transport', () => {
 
 describe('a Worker that fails to load', () => {
   it.for([
-    ['a missing script', () => new Worker('/does-not-exist-bucketseal.js', { type: 'module' })],
-    ['an HTML page', () => new Worker('/', { type: 'module' })],
-  ] as const)('%s rejects the upload with WORKER_FAILED', async ([, createWorker]) => {
-    const runner = workerPool(1, createWorker)
+    ['a missing script, by URL', '/does-not-exist-bucketseal.js', 'does-not-exist-bucketseal.js'],
+    ['a missing script, by function', () => new Worker('/does-not-exist-bucketseal.js', { type: 'module' }), '@bucketseal/upload/worker'],
+    ['an HTML page', () => new Worker('/', { type: 'module' }), '@bucketseal/upload/worker'],
+  ] as const)('%s rejects the upload with WORKER_FAILED', async ([, worker, named]) => {
+    const runner = workerPool(1, worker)
     const signer = {
       createMultipart: async () => 'u',
       signParts: async () => new Map(),
@@ -88,7 +89,7 @@ describe('a Worker that fails to load', () => {
       const task = upload(new Blob([bytes(1000)]), { signer, recipients: [kek], resumeKey: `wf-${Math.random()}`, runner })
       const error: unknown = await task.done.catch((e: unknown) => e)
       expect(error).toBeInstanceOf(TransferError)
-      expect(error).toMatchObject({ code: 'WORKER_FAILED', message: expect.stringContaining('@bucketseal/upload/worker') })
+      expect(error).toMatchObject({ code: 'WORKER_FAILED', message: expect.stringContaining(named) })
     } finally {
       runner.close()
     }

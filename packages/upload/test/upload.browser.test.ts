@@ -120,6 +120,13 @@ describe('upload to Ceph RGW', () => {
     expect(await sha256(await readAll(stream))).toBe(await sha256(data))
   })
 
+  it('a bucket without CORS for this origin fails with NETWORK, naming CORS as the likely cause', async () => {
+    await s3.setFaults([{ method: 'PUT', action: 'no-cors', times: 2 }])
+    const task = upload(file(bytes(PART + 1, 19)), { signer, recipients: [kek], objectKey: testKey('cors'), partSize: PART, store: store(), retries: 1, concurrency: 1 })
+    await expect(task.done).rejects.toMatchObject({ code: 'NETWORK', message: expect.stringContaining('CORS') })
+    await expectFaults(2)
+  })
+
   it('errors persisting past the retries end in a clear NETWORK error, not a hang', async () => {
     await s3.setFaults([{ method: 'PUT', match: 'partNumber=1', action: 'status-500', times: 10 }])
     const task = upload(file(bytes(PART + 1, 8)), { signer, recipients: [kek], objectKey: testKey('net'), partSize: PART, store: store(), retries: 2 })
