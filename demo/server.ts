@@ -15,6 +15,7 @@ import { type IncomingMessage, type ServerResponse, createServer } from 'node:ht
 import { fileURLToPath } from 'node:url'
 import { S3Client, createPresignHandler, toNodeListener } from '@bucketseal/server'
 import { createServer as createViteServer } from 'vite'
+import { allowedHosts, checkRequest } from './server/hosts.js'
 import { objectsRoute } from './server/objects.js'
 import { type StoreConfig, storeFromEnv, storeInfo } from './server/store.js'
 
@@ -34,6 +35,12 @@ export interface DemoOptions {
    * saving a file must not reload the page under them.
    */
   readonly watch?: boolean
+  /**
+   * More Host names to answer to besides localhost, 127.0.0.1 and [::1] on the demo's port
+   * (`DEMO_ALLOWED_HOSTS`, comma-separated `name` or `name:port`). Every other Host is refused, so
+   * that a page elsewhere cannot reach the presigner through DNS rebinding.
+   */
+  readonly allowedHosts?: string
 }
 
 export interface Demo {
@@ -85,12 +92,20 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     configFile: VITE_CONFIG,
     server: { middlewareMode: true, hmr: { server }, ...(options.watch === false ? { watch: null } : {}) },
   })
+  const host = options.host ?? '127.0.0.1'
+  const port = options.port ?? 5173
+  // Known once the server listens (port 0 picks one); nothing is served before that.
+  let allowed: ReadonlySet<string> = new Set()
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const refusal = checkRequest(allowed, { host: req.headers.host, origin: req.headers.origin, path: req.url ?? '/' })
+    if (refusal !== null) {
+      res.writeHead(refusal.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+      res.end(JSON.stringify({ error: { code: refusal.code, message: refusal.message } }))
+      return
+    }
     if (req.url?.startsWith('/api/') === true) api(req, res)
     else vite.middlewares(req, res)
   })
-  const host = options.host ?? '127.0.0.1'
-  const port = options.port ?? 5173
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -103,6 +118,14 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   }
   const address = server.address()
   if (address === null || typeof address === 'string') throw new Error('The demo server has no TCP port.')
+  try {
+    allowed = allowedHosts(address.port, host, options.allowedHosts)
+  } catch (error) {
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    await vite.close()
+    throw error
+  }
   return {
     // `localhost` for loopback: the bucket's CORS rules name it (scripts/rgw/bucket.mjs).
     url: `http://${host === '127.0.0.1' ? 'localhost' : host}:${address.port}/`,
@@ -114,11 +137,16 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   }
 }
 
-/** The command line (demo/start.mjs): settings from the environment (`PORT`, `HOST`, `S3_*`), stop on Ctrl-C. */
+/** The command line (demo/start.mjs): settings from the environment (`PORT`, `HOST`, `DEMO_ALLOWED_HOSTS`, `S3_*`), stop on Ctrl-C. */
 export async function main(): Promise<void> {
   const store = storeFromEnv(process.env)
-  const { PORT, HOST } = process.env
-  const demo = await startDemo({ store, ...(PORT ? { port: Number(PORT) } : {}), ...(HOST ? { host: HOST } : {}) })
+  const { PORT, HOST, DEMO_ALLOWED_HOSTS } = process.env
+  const demo = await startDemo({
+    store,
+    ...(PORT ? { port: Number(PORT) } : {}),
+    ...(HOST ? { host: HOST } : {}),
+    ...(DEMO_ALLOWED_HOSTS ? { allowedHosts: DEMO_ALLOWED_HOSTS } : {}),
+  })
   const sse = store.serverSideEncryption === undefined ? '' : `, server-side encryption ${store.serverSideEncryption.mode}`
   console.log(`\n  Bucketseal demo: ${demo.url}\n  store: ${store.label} (${store.endpoint}, bucket ${store.bucket}${sse})\n  Ctrl-C stops it.\n`)
   const stop = (): void => void demo.close().then(() => process.exit(0))

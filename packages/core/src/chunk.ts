@@ -57,8 +57,9 @@ function checkPosition(objectKey: ObjectKey, index: number, last: boolean, plain
  * Seals chunk `index` of an object. Every chunk but the last holds exactly `chunkSize` bytes; the last
  * holds 1 to `chunkSize` bytes (0 only when the whole object is empty).
  *
- * Never seal two different plaintexts at the same index of the same object: the nonce would repeat,
- * which breaks AES-GCM's confidentiality and integrity for that object.
+ * Stateless: it does not remember what it sealed. Never seal two different plaintexts at the same
+ * index of the same object: the nonce would repeat, which breaks AES-GCM's confidentiality and
+ * integrity for that object. {@link chunkSealer} refuses a repeated index for you.
  *
  * @param plaintext read, not kept; the result is a new buffer of `plaintext.length + 16` bytes.
  * @throws {InvalidArgumentError} wrong chunk size, index or last flag for this object.
@@ -71,6 +72,12 @@ export async function encryptChunk(
   plaintext: Uint8Array,
   last: boolean,
 ): Promise<Uint8Array> {
+  checkChunk(objectKey, index, plaintext, last)
+  return sealChunk(objectKey, index, plaintext, last)
+}
+
+/** The argument checks of {@link encryptChunk}, synchronous so a sealer can check before it records. */
+function checkChunk(objectKey: ObjectKey, index: number, plaintext: Uint8Array, last: boolean): void {
   abytes(plaintext, 'plaintext')
   checkPosition(objectKey, index, last, plaintext.length)
   const size = objectKey.chunkSize
@@ -81,7 +88,96 @@ export async function encryptChunk(
         : `A chunk that is not the last must hold exactly ${size} bytes, got ${plaintext.length}.`,
     )
   }
-  return sealChunk(objectKey, index, plaintext, last)
+}
+
+/** Options of {@link chunkSealer}. */
+export interface ChunkSealerOptions {
+  /**
+   * The chunk indexes this sealer may seal, `[start, end)`; default all of them. Give each Worker its
+   * own range when several seal parts of one object: sealers do not share what they have sealed, so
+   * two of them over the same indexes could each seal an index once.
+   */
+  readonly indexes?: { readonly start: number; readonly end: number }
+}
+
+/** A chunk writer that seals each index of one object at most once. */
+export interface ChunkSealer {
+  /**
+   * Seals chunk `index`, as {@link encryptChunk} does, and records the index before sealing: a
+   * second call with the same index (even while the first is still running, even with the same
+   * bytes or another last flag) is refused. An index whose sealing failed stays taken.
+   *
+   * @param plaintext read, not kept; the result is a new buffer of `plaintext.length + 16` bytes.
+   * @throws {InvalidArgumentError} the index was sealed before by this sealer, is outside its
+   *   `indexes`, follows a chunk sealed as last, or any check of {@link encryptChunk} fails.
+   */
+  seal(index: number, plaintext: Uint8Array, last: boolean): Promise<Uint8Array>
+  /** True when this sealer has sealed (or started sealing) chunk `index`. */
+  has(index: number): boolean
+}
+
+/**
+ * A stateful chunk writer for one object: {@link encryptChunk} that refuses an index it has sealed
+ * before. {@link encryptChunk} is stateless and trusts its caller never to seal two plaintexts at
+ * one index, which would repeat an AES-GCM nonce and give away both chunks' XOR and the ability to
+ * forge chunks of the object. A writer that retries, resumes, or hands indexes to Workers should
+ * seal through one of these instead.
+ *
+ * The record is per sealer, in memory: about a bit per chunk sealed (a 1 TiB object of 256 KiB
+ * chunks, about 2 MB). It cannot stop a second sealer, another process or a resumed upload from sealing
+ * an index again with the same key; keep one sealer per object and process, and partition indexes
+ * between Workers with `indexes`.
+ *
+ * @throws {InvalidArgumentError} `indexes` not a range of chunk indexes.
+ * @example
+ * const { header, key } = await createObject({ recipients, plaintextLength: file.size })
+ * const sealer = chunkSealer(key)
+ * const first = await sealer.seal(0, firstChunk, false)
+ * await sealer.seal(0, otherBytes, false) // InvalidArgumentError: chunk 0 was sealed before
+ */
+export function chunkSealer(objectKey: ObjectKey, options: ChunkSealerOptions = {}): ChunkSealer {
+  const known = objectKey.plaintextLength === null ? MAX_CHUNKS : chunkCount(objectKey.plaintextLength, objectKey.chunkSize)
+  const start = options.indexes === undefined ? 0 : aint(options.indexes.start, 'indexes.start', 0, MAX_CHUNKS - 1)
+  const end = options.indexes === undefined ? known : aint(options.indexes.end, 'indexes.end', start + 1, MAX_CHUNKS)
+  const sealed = new IndexSet()
+  // For objects of unknown length, the index of the chunk sealed as last: nothing may follow it,
+  // and no second chunk may claim to be last (either would let a reader stop at the wrong end).
+  let lastIndex: number | null = null
+  return {
+    async seal(index, plaintext, last) {
+      checkChunk(objectKey, index, plaintext, last)
+      if (index < start || index >= end) throw new InvalidArgumentError(`Chunk index ${index} is outside this sealer's indexes [${start}, ${end}).`)
+      if (sealed.has(index)) {
+        throw new InvalidArgumentError(`Chunk ${index} of this object was sealed before: sealing it again would reuse its nonce. Seal each index once.`)
+      }
+      if (lastIndex !== null && (last || index > lastIndex)) {
+        throw new InvalidArgumentError(`Chunk ${lastIndex} was sealed as the last chunk of this object: chunk ${index} cannot ${last ? 'be last too' : 'follow it'}.`)
+      }
+      sealed.add(index)
+      if (last) lastIndex = index
+      return sealChunk(objectKey, index, plaintext, last)
+    },
+    has(index) {
+      return Number.isSafeInteger(index) && index >= 0 && sealed.has(index)
+    },
+  }
+}
+
+/**
+ * A set of chunk indexes: 32-bit words of a bitmap, kept in a map by word number, so dense indexes
+ * cost a bit each (4 million chunks, about 2 MB) and a far one costs one word, not a bitmap up to it.
+ */
+class IndexSet {
+  readonly #words = new Map<number, number>()
+
+  has(index: number): boolean {
+    return (((this.#words.get(Math.floor(index / 32)) ?? 0) >>> index % 32) & 1) === 1
+  }
+
+  add(index: number): void {
+    const word = Math.floor(index / 32)
+    this.#words.set(word, (this.#words.get(word) ?? 0) | (1 << index % 32))
+  }
 }
 
 /** encryptChunk without the checks, for callers (our streams) that guarantee them. */

@@ -23,7 +23,7 @@ export {
   type CreatedObject,
   type OpenedObject,
 } from './object.js'
-export { encryptChunk, decryptChunk, type ObjectKey } from './chunk.js'
+export { encryptChunk, decryptChunk, chunkSealer, type ChunkSealer, type ChunkSealerOptions, type ObjectKey } from './chunk.js'
 export { rewrapHeader, rewrapRecipients, withRecipients, type RewrapOptions } from './rewrap.js'
 export { decryptRange } from './range.js'
 export { chunkCount, ciphertextSize, plaintextSize, planRange, chunkOffset, type Layout, type RangePlan } from './size.js'
@@ -48,6 +48,9 @@ export {
   stanzaKeyId,
   StanzaType,
   MIN_PBKDF2_ITERATIONS,
+  MAX_PBKDF2_ITERATIONS,
+  MAX_PASSPHRASE_TRIES,
+  MAX_PASSPHRASE_WORK,
   type Recipient,
   type Identity,
   type Passphrase,
@@ -66,6 +69,7 @@ export {
   KMS_CONTEXT,
   MAX_KMS_KEY_NAME_BYTES,
   MAX_KMS_CIPHERTEXT_BYTES,
+  MAX_KMS_TRIES,
   type KmsClient,
   type KmsErrorCode,
   type HttpKmsClientOptions,

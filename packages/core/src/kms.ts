@@ -8,7 +8,7 @@
  * every data key they are asked to, and the backend's authorization decides who may. See §11.
  */
 import { equalBytes, fromBase64, fromUtf8, toBase64, toHex, utf8 } from './bytes.js'
-import { BucketsealError, InvalidArgumentError, TamperedError } from './errors.js'
+import { BadHeaderError, BucketsealError, InvalidArgumentError, TamperedError } from './errors.js'
 import type { Stanza } from './header.js'
 import { KEY_ID_LENGTH } from './keys.js'
 import { type Identity, type Recipient, StanzaType } from './recipients.js'
@@ -19,6 +19,13 @@ export const KMS_STANZA_TYPE = StanzaType.KMS
 export const MAX_KMS_KEY_NAME_BYTES = 512
 /** Longest KMS ciphertext a stanza may carry; a KMS's blob for a 32-byte key is a few hundred bytes. */
 export const MAX_KMS_CIPHERTEXT_BYTES = 8192
+/**
+ * Recipient entries for one KMS key that {@link kmsIdentity} sends to the key service at most per
+ * open. An honest object has one per key (two if a writer listed the key twice); the cap is what
+ * stops a hostile header from turning one open into a thousand KMS calls, as
+ * `MAX_PASSPHRASE_TRIES` does for PBKDF2 runs.
+ */
+export const MAX_KMS_TRIES = 4
 /**
  * The encryption context of every wrap and unwrap. It binds the KMS ciphertext to this use, so a
  * blob the same key made for another purpose never unwraps here. (It does not name the object: a
@@ -215,6 +222,8 @@ export function kmsRecipient(client: KmsClient): Recipient {
  * @throws {KmsError} (from `unwrap`, so from `decrypt`/`openObject`) `KMS_UNAVAILABLE` or `KMS_FAILED`.
  * @throws {TamperedError} (from `unwrap`) the service could not decrypt the entry for this key
  *   (`KMS_INVALID_CIPHERTEXT`), or decrypted it to something that is not a 32-byte data key.
+ * @throws {BadHeaderError} (from `unwrap`) the header has more than {@link MAX_KMS_TRIES} entries for
+ *   this key and none of the first {@link MAX_KMS_TRIES} opened: the rest are never sent.
  * @example
  * const plain = await decrypt(sealed, kmsIdentity(httpKmsClient('/api/kms', 'alias/bucketseal')))
  */
@@ -226,9 +235,17 @@ export function kmsIdentity(client: KmsClient): Identity {
     async unwrap(stanzas) {
       const id = await keyIdBytes(name)
       let invalid: string | null = null
+      let tries = 0
       for (const stanza of stanzas) {
         const s = parseKmsStanza(stanza)
         if (s === null || s.keyName !== keyName || !equalBytes(s.keyId, id)) continue
+        if (++tries > MAX_KMS_TRIES) {
+          // Each try is a call to the backend and the KMS (and a line in its audit log): a header
+          // with a thousand entries for one key must not make a thousand calls per open.
+          throw new BadHeaderError(
+            `The header has more than ${MAX_KMS_TRIES} recipient entries for KMS key ${JSON.stringify(keyName)}, and none of the first ${MAX_KMS_TRIES} opened. No honest writer makes such a header; the rest were not sent to the key service.`,
+          )
+        }
         let dek: Uint8Array
         try {
           dek = await client.decrypt(s.ciphertext, { ...KMS_CONTEXT })

@@ -4,7 +4,7 @@
  * extension points, as in age: a new kind (a KMS, say) implements them with a new stanza type.
  */
 import { buf, equalBytes, fromHex, randomBytes, toHex, utf8 } from './bytes.js'
-import { InvalidArgumentError, TamperedError } from './errors.js'
+import { BadHeaderError, InvalidArgumentError, TamperedError } from './errors.js'
 import type { Stanza } from './header.js'
 import { KEY_ID_LENGTH, aesKwKeyId, checkAesKwKey, checkRsaKey, rsaKeyId, rsaModulusLength } from './keys.js'
 
@@ -47,15 +47,36 @@ const DEK_LENGTH = 32
 const WRAPPED_DEK_LENGTH = 40 // AES-KW adds one 8-byte block
 /** OAEP label: binds the wrap to its purpose, so an RSA ciphertext from another protocol never fits. */
 const OAEP_LABEL = utf8('bucketseal/v1/dek')
+/** PBKDF2 iterations a passphrase entry has at least (OWASP 2023 for PBKDF2-SHA-256); the default. */
 export const MIN_PBKDF2_ITERATIONS = 600_000
-/** Upper bound when decrypting, so a hostile header cannot make a reader spin for hours. */
-export const MAX_PBKDF2_ITERATIONS = 20_000_000
+/**
+ * PBKDF2 iterations a passphrase entry has at most, for writers and readers alike. The reader's
+ * bound is what matters: the iteration count is written by whoever wrote the header, and a reader
+ * that ran any count a hostile header asks for could be kept busy for hours.
+ *
+ * How much a phone can afford. Measured on the 2-core AMD EPYC development server (WebCrypto
+ * PBKDF2-SHA-256, median of 5 runs of 1,000,000 iterations, two sessions;
+ * `node packages/core/scripts/bench-pbkdf2.mjs`): Node 20.20 5.5 to 6.1 million iterations per
+ * second, Chromium 156 7.5 to 8.6 million. No phone was measured: we assume a tenth of the slower
+ * figure, 0.5 million per second, for a low-end Android phone (about the second that password
+ * managers report for 600,000 iterations on phones). Then 2,000,000 iterations cost about 4 s on
+ * such a phone (0.3 s here): slow, but a user who chose it for one entry waits it out. The former
+ * bound, 20,000,000, was 40 s on that phone for a single entry, and 8 entries of it over 5 minutes.
+ */
+export const MAX_PBKDF2_ITERATIONS = 2_000_000
 const PBKDF2_SALT_LENGTH = 16
 /**
  * Passphrase entries a reader tries at most. Each try costs a full PBKDF2 run, so a hostile header
  * listing hundreds of them could otherwise keep a reader busy for hours; honest objects have one or two.
  */
 export const MAX_PASSPHRASE_TRIES = 8
+/**
+ * PBKDF2 iterations a reader runs at most per open, over all the passphrase entries it tries: eight
+ * entries at the default count. With {@link MAX_PBKDF2_ITERATIONS} alone, eight tries could cost
+ * 16 million iterations (about 30 s on the phone assumed there); this caps the worst a hostile
+ * header can do at about 10 s on that phone (0.6 to 0.9 s here).
+ */
+export const MAX_PASSPHRASE_WORK = 8 * MIN_PBKDF2_ITERATIONS
 
 function isCryptoKey(value: unknown): value is CryptoKey {
   return typeof CryptoKey !== 'undefined' && value instanceof CryptoKey
@@ -227,21 +248,47 @@ export function passphraseRecipient(p: Passphrase): Recipient {
   }
 }
 
-/** A passphrase as an identity: tries each passphrase stanza (they carry no key id). */
+/**
+ * A passphrase as an identity: tries the passphrase stanzas in header order (they carry no key id),
+ * at most {@link MAX_PASSPHRASE_TRIES} of them and {@link MAX_PASSPHRASE_WORK} PBKDF2 iterations in
+ * all. An entry asking for more than {@link MAX_PBKDF2_ITERATIONS} is never run.
+ *
+ * @throws {InvalidArgumentError} an empty passphrase.
+ * @throws {BadHeaderError} (from `unwrap`) no entry opened and the header asked for more work than a
+ *   reader does: an entry over {@link MAX_PBKDF2_ITERATIONS}, or more entries than the caps allow.
+ *   No honest writer produces such a header, so this is neither "wrong passphrase" nor retryable.
+ * @example
+ * const plain = await decrypt(sealed, passphraseIdentity({ passphrase: 'for emergencies' }))
+ */
 export function passphraseIdentity(p: Passphrase): Identity {
   checkPassphrase(p)
   return {
     async unwrap(stanzas) {
       let tries = 0
+      let work = 0
+      // Why an entry was not run; reported only if no entry opens, so a hostile extra entry cannot
+      // hide an honest one that comes first.
+      let refused: string | null = null
       for (const s of stanzas) {
         if (s.type !== StanzaType.PASSPHRASE || s.body.length !== PBKDF2_SALT_LENGTH + 4 + WRAPPED_DEK_LENGTH) continue
-        if (++tries > MAX_PASSPHRASE_TRIES) break
         const iterations = new DataView(s.body.buffer, s.body.byteOffset, s.body.length).getUint32(PBKDF2_SALT_LENGTH)
-        if (iterations < MIN_PBKDF2_ITERATIONS || iterations > MAX_PBKDF2_ITERATIONS) continue
+        // Too few is cheap to run but not worth it: no writer of this format produces it.
+        if (iterations < MIN_PBKDF2_ITERATIONS) continue
+        if (iterations > MAX_PBKDF2_ITERATIONS) {
+          refused ??= `a passphrase entry asks for ${iterations} PBKDF2 iterations, more than the ${MAX_PBKDF2_ITERATIONS} a reader runs`
+          continue
+        }
+        if (tries + 1 > MAX_PASSPHRASE_TRIES || work + iterations > MAX_PASSPHRASE_WORK) {
+          refused ??= `the header has more passphrase entries than a reader tries (at most ${MAX_PASSPHRASE_TRIES}, and ${MAX_PASSPHRASE_WORK} PBKDF2 iterations in all)`
+          break
+        }
+        tries++
+        work += iterations
         const kek = await passphraseKek(p.passphrase, s.body.subarray(0, PBKDF2_SALT_LENGTH), iterations)
         const dek = await kwUnwrap(kek, s.body.subarray(PBKDF2_SALT_LENGTH + 4))
         if (dek !== null) return dek
       }
+      if (refused !== null) throw new BadHeaderError(`Not opened with this passphrase: ${refused}. No honest writer makes such a header; it was refused without running it.`)
       return null
     },
   }

@@ -1,5 +1,11 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
+  MAX_PASSPHRASE_TRIES,
+  MAX_PASSPHRASE_WORK,
+  MAX_PBKDF2_ITERATIONS,
+  MIN_PBKDF2_ITERATIONS,
+  type Recipient,
+  StanzaType,
   aesKwKeyId,
   decrypt,
   encrypt,
@@ -13,7 +19,7 @@ import {
   rsaKeyId,
   stanzaKeyId,
 } from '../src/index.js'
-import { SMALL_CHUNK, otherRsaPair, pattern, rsaPair } from './helpers.js'
+import { SMALL_CHUNK, codeOf, otherRsaPair, pattern, rsaPair } from './helpers.js'
 
 describe('key helpers', () => {
   it('generated private keys are non-extractable; public keys export as PEM and JWK and import back', async () => {
@@ -93,10 +99,70 @@ describe('key helpers', () => {
   })
 
   it('a reader tries at most 8 passphrase entries, so a hostile header cannot keep it busy for hours', async () => {
+    expect(MAX_PASSPHRASE_TRIES).toBe(8)
     const others = Array.from({ length: 8 }, (_, i) => ({ passphrase: `not it ${i}` }))
     const ninth = await encrypt(pattern(10), { recipients: [...others, { passphrase: 'the one' }], chunkSize: SMALL_CHUNK })
-    await expect(decrypt(ninth, { passphrase: 'the one' })).rejects.toMatchObject({ code: 'WRONG_KEY' })
+    // Not WRONG_KEY: the passphrase may well be right, the header asked for more work than a reader does.
+    await expect(decrypt(ninth, { passphrase: 'the one' })).rejects.toMatchObject({ code: 'BAD_HEADER' })
     const eighth = await encrypt(pattern(10), { recipients: [...others.slice(0, 7), { passphrase: 'the one' }], chunkSize: SMALL_CHUNK })
     expect(await decrypt(eighth, { passphrase: 'the one' })).toEqual(pattern(10))
+  })
+})
+
+/** A passphrase entry as a hostile writer makes it: any iteration count, a random wrapped key. */
+function passphraseEntry(iterations: number): Recipient {
+  return {
+    async wrap() {
+      const body = crypto.getRandomValues(new Uint8Array(16 + 4 + 40))
+      new DataView(body.buffer).setUint32(16, iterations)
+      return { type: StanzaType.PASSPHRASE, body }
+    },
+  }
+}
+
+describe('passphrase work a hostile header can ask for', () => {
+  // Counts PBKDF2 runs at the platform's door, so "not run" is checked by count, never by time.
+  const pbkdf2Runs = (): (() => number) => {
+    const spy = vi.spyOn(crypto.subtle, 'deriveKey')
+    return () => spy.mock.calls.filter(([algorithm]) => typeof algorithm === 'object' && algorithm.name === 'PBKDF2').length
+  }
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  it.for([MAX_PBKDF2_ITERATIONS + 1, 20_000_000, 0xffff_ffff])('an entry asking for %i iterations is refused with BAD_HEADER, without running PBKDF2', async (iterations) => {
+    const sealed = await encrypt(pattern(10), { recipients: [passphraseEntry(iterations)], chunkSize: SMALL_CHUNK })
+    const runs = pbkdf2Runs()
+    expect(await codeOf(() => decrypt(sealed, { passphrase: 'anything' }))).toBe('BAD_HEADER')
+    expect(runs()).toBe(0)
+  })
+
+  it('such an entry does not hide an honest one after it', async () => {
+    const sealed = await encrypt(pattern(10), { recipients: [passphraseEntry(0xffff_ffff), { passphrase: 'the one' }], chunkSize: SMALL_CHUNK })
+    const runs = pbkdf2Runs()
+    expect(await decrypt(sealed, { passphrase: 'the one' })).toEqual(pattern(10))
+    expect(runs()).toBe(1)
+  })
+
+  it(`all entries together cost at most ${MAX_PASSPHRASE_WORK} iterations per open`, async () => {
+    // Two entries at the maximum fit the budget (4,000,000 of 4,800,000); the third is not run.
+    expect(2 * MAX_PBKDF2_ITERATIONS).toBeLessThanOrEqual(MAX_PASSPHRASE_WORK)
+    expect(3 * MAX_PBKDF2_ITERATIONS).toBeGreaterThan(MAX_PASSPHRASE_WORK)
+    const entries = Array.from({ length: 5 }, () => passphraseEntry(MAX_PBKDF2_ITERATIONS))
+    const sealed = await encrypt(pattern(10), { recipients: entries, chunkSize: SMALL_CHUNK })
+    const runs = pbkdf2Runs()
+    expect(await codeOf(() => decrypt(sealed, { passphrase: 'anything' }))).toBe('BAD_HEADER')
+    expect(runs()).toBe(2)
+  })
+
+  it('entries under the minimum are skipped, as before: WRONG_KEY, nothing run', async () => {
+    const sealed = await encrypt(pattern(10), { recipients: [passphraseEntry(MIN_PBKDF2_ITERATIONS - 1)], chunkSize: SMALL_CHUNK })
+    const runs = pbkdf2Runs()
+    expect(await codeOf(() => decrypt(sealed, { passphrase: 'anything' }))).toBe('WRONG_KEY')
+    expect(runs()).toBe(0)
+  })
+
+  it('writers are held to the same bound', async () => {
+    expect(await codeOf(() => encrypt(pattern(1), { recipients: [{ passphrase: 'x', iterations: MAX_PBKDF2_ITERATIONS + 1 }] }))).toBe('INVALID_ARGUMENT')
   })
 })

@@ -6,6 +6,7 @@ import {
   KMS_CONTEXT,
   KMS_STANZA_TYPE,
   KmsError,
+  MAX_KMS_TRIES,
   type KmsClient,
   WrongKeyError,
   decrypt,
@@ -67,6 +68,28 @@ function aad(context: Readonly<Record<string, string>>): Uint8Array<ArrayBuffer>
 }
 
 describe('KMS recipients', () => {
+  it(`a hostile header with 1,023 entries for the key makes at most ${MAX_KMS_TRIES} KMS calls, then BAD_HEADER`, async () => {
+    const kms = new FakeKms()
+    // A writer of the bucket lists the reader's key name 1,023 times with blobs the KMS cannot
+    // decrypt, before the honest entry: each would be a call to the backend and the KMS.
+    const junk: KmsClient = { keyName: KEY_NAME, encrypt: async () => crypto.getRandomValues(new Uint8Array(60)), decrypt: () => Promise.reject(new Error('unused')) }
+    const hostile = Array.from({ length: 1023 }, () => kmsRecipient(junk))
+    const sealed = await encrypt(pattern(10), { recipients: [...hostile, kmsRecipient(kms)], chunkSize: C })
+    expect(parseHeader(sealed).recipients.length).toBe(1024)
+    expect(await codeOf(() => decrypt(sealed, kmsIdentity(kms)))).toBe('BAD_HEADER')
+    expect(kms.calls).toBe(MAX_KMS_TRIES)
+  })
+
+  it(`an honest entry among the first ${MAX_KMS_TRIES} still opens, whatever follows it`, async () => {
+    const kms = new FakeKms()
+    const junk: KmsClient = { keyName: KEY_NAME, encrypt: async () => crypto.getRandomValues(new Uint8Array(60)), decrypt: () => Promise.reject(new Error('unused')) }
+    const before = Array.from({ length: MAX_KMS_TRIES - 1 }, () => kmsRecipient(junk))
+    const after = Array.from({ length: 100 }, () => kmsRecipient(junk))
+    const sealed = await encrypt(pattern(10), { recipients: [...before, kmsRecipient(kms), ...after], chunkSize: C })
+    expect(await decrypt(sealed, kmsIdentity(kms))).toEqual(pattern(10))
+    expect(kms.calls).toBe(MAX_KMS_TRIES)
+  })
+
   it.for([0, 1, C, 3 * C + 5])('round trip, %i bytes', async (size) => {
     const kms = new FakeKms()
     const plaintext = pattern(size, size + 3)

@@ -6,7 +6,7 @@
  * keys each caller may touch.
  */
 import { InvalidArgumentError, isServerError, S3Error } from './errors.js'
-import { S3Client, objectHeaders } from './s3.js'
+import { type ObjectOptions, S3Client, objectHeaders } from './s3.js'
 import type { Credentials } from './sigv4.js'
 import { MAX_PRESIGN_EXPIRES } from './sigv4.js'
 import type { ServerSideEncryption } from './sse.js'
@@ -26,6 +26,7 @@ export type Action =
   | 'replaceMetadata'
   | 'copyParts'
   | 'list'
+  | 'delete'
 
 /** What the `authorize` hook is asked about. */
 export interface AuthorizeContext {
@@ -94,10 +95,29 @@ export type HandlerErrorCode =
   /** 500: anything else (the hook threw, a bug); details stay in the server. */
   | 'INTERNAL'
 
-const ACTIONS: readonly Action[] = ['createMultipart', 'signParts', 'listParts', 'complete', 'abort', 'signPut', 'signGet', 'signHead', 'head', 'replaceMetadata', 'copyParts', 'list']
+const ACTIONS: readonly Action[] = ['createMultipart', 'signParts', 'listParts', 'complete', 'abort', 'signPut', 'signGet', 'signHead', 'head', 'replaceMetadata', 'copyParts', 'list', 'delete']
 const isAction = (name: string): name is Action => ACTIONS.some((action) => action === name)
 const MAX_BODY_BYTES = 1 << 20
 type Json = Record<string, unknown>
+
+/** The only content type the handler stores objects as: Bucketseal objects are ciphertext. */
+const STORED_TYPE = 'application/octet-stream'
+
+/**
+ * What every object the handler writes is pinned to, whatever the client asks: served as a download
+ * of opaque bytes (never as `text/html` from the bucket's origin) and never public. On presigned PUTs
+ * these are signed headers, so a client that changes one is refused (SignatureDoesNotMatch) on any
+ * store that checks signatures, Ceph RGW included; on CreateMultipartUpload and CopyObject the server
+ * sends them itself.
+ */
+const PINNED: ObjectOptions = { contentType: STORED_TYPE, contentDisposition: 'attachment', acl: 'private' }
+
+/**
+ * Signed into every presigned GET: the store answers with these response headers whatever type an
+ * object was stored with (one written before this pinning, or by another tool), so a link opened in
+ * a tab downloads instead of rendering.
+ */
+const GET_OVERRIDES = { 'response-content-type': STORED_TYPE, 'response-content-disposition': 'attachment' }
 
 /**
  * Creates the presign handler. See {@link Action} for the actions; each takes a JSON body with at
@@ -117,10 +137,21 @@ type Json = Record<string, unknown>
  * | `replaceMetadata` | `{ key, metadata?, contentType?, etag? }` | `{ etag }`: a copy onto itself, metadata replaced (pinned to `etag`) |
  * | `copyParts` | `{ key, uploadId, etag, parts: [{ partNumber, start, end }] }` | `{ parts: [{ partNumber, etag }] }`: UploadPartCopy of the object's own bytes `[start, end)` |
  * | `list` | `{ key: prefix, continuationToken? }` | `{ objects: [{ key, size }], continuationToken? }` |
+ * | `delete` | `{ key }` | `{}`: DeleteObject, sent by the server (a missing object is no error, as in S3) |
  *
- * `headers` is `{}` unless the request needs some (content type, metadata, a range, or the SSE
- * headers of `serverSideEncryption`); every header in it is signed, so the store refuses the request
- * without it.
+ * `headers` lists what the browser must send, and every header in it is signed, so a store that
+ * checks signatures refuses the request without it or with another value: the range, the SSE
+ * headers of `serverSideEncryption`, and on `signPut` the metadata and the pinned
+ * `content-type: application/octet-stream`, `content-disposition: attachment` and
+ * `x-amz-acl: private`. Every write (`signPut`, `createMultipart`, `replaceMetadata`) is stored with
+ * those three: `contentType` may be left out, and anything but `application/octet-stream` is refused
+ * (400 `INVALID_CONTENT_TYPE`). `signGet` URLs also sign `response-content-type` and
+ * `response-content-disposition`, so the store serves any object as a download.
+ *
+ * A header the browser adds and nobody signed is another matter: AWS S3 refuses unsigned `x-amz-*`
+ * headers on presigned requests, Ceph RGW 16 obeys them (`x-amz-copy-source` turns a part URL or a
+ * single PUT into a copy of any object the credentials can read). docs/SECURITY.md lists them per
+ * store, with the bucket policy or scoped credentials that close the gap.
  *
  * Errors answer `{ error: { code, message } }`: 400 with an input code, 403 `FORBIDDEN`, the store's
  * S3 code with its status (404 `NoSuchUpload`, 400 `InvalidPart`, …), 502/503 when the store fails.
@@ -151,7 +182,7 @@ export function createPresignHandler(options: PresignHandlerOptions): (request: 
   const plan = (action: Action, key: string, body: Json): (() => Promise<Json>) => {
     switch (action) {
       case 'createMultipart': {
-        const object = { ...optional(body, 'contentType', checkContentType), ...optional(body, 'metadata', checkMetadata) }
+        const object = storedObject(body)
         return async () => ({ uploadId: await s3.createMultipartUpload(key, object) })
       }
       case 'signParts': {
@@ -183,20 +214,20 @@ export function createPresignHandler(options: PresignHandlerOptions): (request: 
         }
       }
       case 'signPut': {
-        const headers = objectHeaders({ ...optional(body, 'contentType', checkContentType), ...optional(body, 'metadata', checkMetadata) })
+        const headers = objectHeaders(storedObject(body))
         return async () => ({ ...(await s3.presignRequest('PUT', key, { expiresIn, headers })) })
       }
       case 'signGet': {
         const { range } = optional(body, 'range', checkRange)
         const headers: Record<string, string> = range === undefined ? {} : { range }
-        return async () => ({ ...(await s3.presignRequest('GET', key, { expiresIn, headers })) })
+        return async () => ({ ...(await s3.presignRequest('GET', key, { expiresIn, headers, query: GET_OVERRIDES })) })
       }
       case 'signHead':
         return async () => ({ ...(await s3.presignRequest('HEAD', key, { expiresIn })) })
       case 'head':
         return async () => ({ ...(await s3.headObject(key)) })
       case 'replaceMetadata': {
-        const object = { ...optional(body, 'contentType', checkContentType), ...optional(body, 'metadata', checkMetadata) }
+        const object = storedObject(body)
         const { etag } = optional(body, 'etag', checkEtag)
         return async () => s3.replaceMetadata(key, { ...object, ...(etag === undefined ? {} : { ifMatch: etag }) })
       }
@@ -210,6 +241,13 @@ export function createPresignHandler(options: PresignHandlerOptions): (request: 
           ),
         })
       }
+      case 'delete':
+        // Server-side, like `head`: nothing to presign, and a DELETE URL in a browser's hands could
+        // be replayed until it expires.
+        return async () => {
+          await s3.deleteObject(key)
+          return {}
+        }
       case 'list': {
         // `key` is the prefix: the hook decides which prefixes a caller may list.
         const { continuationToken } = optional(body, 'continuationToken', checkToken)
@@ -245,6 +283,22 @@ export function createPresignHandler(options: PresignHandlerOptions): (request: 
       return errorResponse(error)
     }
   }
+}
+
+/**
+ * The object options of a write: the client's metadata, and {@link PINNED} for the rest. A content
+ * type other than {@link STORED_TYPE} is refused rather than silently replaced, so a caller that
+ * expected `text/html` to be served learns why it is not.
+ */
+function storedObject(body: Json): ObjectOptions {
+  const { contentType } = optional(body, 'contentType', checkContentType)
+  if (contentType !== undefined && contentType.toLowerCase() !== STORED_TYPE) {
+    throw new InvalidArgumentError(
+      `contentType must be "${STORED_TYPE}" (or left out): objects are ciphertext, and a type such as text/html would make the store serve them as pages from its origin.`,
+      'INVALID_CONTENT_TYPE',
+    )
+  }
+  return { ...PINNED, ...optional(body, 'metadata', checkMetadata) }
 }
 
 function integerOption(value: number | undefined, fallback: number, name: string, min: number, max: number): number {

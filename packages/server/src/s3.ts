@@ -84,9 +84,19 @@ export interface CorsRule {
   readonly maxAgeSeconds?: number
 }
 
+/**
+ * The canned ACLs an object can be written with here: only those that keep it non-public (a client
+ * that may choose `public-read` publishes the bucket's ciphertext and sealed metadata to anyone).
+ */
+export type PrivateAcl = 'private' | 'bucket-owner-read' | 'bucket-owner-full-control'
+
 /** Options of {@link S3Client.createMultipartUpload} and of single PUTs. */
 export interface ObjectOptions {
   readonly contentType?: string
+  /** `Content-Disposition` the store serves the object with, such as `attachment`. */
+  readonly contentDisposition?: string
+  /** `x-amz-acl`; signed into a presigned PUT, so a client that sends another value is refused. */
+  readonly acl?: PrivateAcl
   /** User metadata; names with or without `x-amz-meta-`. At most 2 KB in all. */
   readonly metadata?: Readonly<Record<string, string>>
 }
@@ -444,21 +454,31 @@ export class S3Client {
 }
 
 /**
- * The headers that carry an object's content type and `x-amz-meta-*` metadata, validated and
- * normalized: sent with CreateMultipartUpload, and signed into a single PUT's URL.
+ * The headers that carry an object's content type, disposition, canned ACL and `x-amz-meta-*`
+ * metadata, validated and normalized: sent with CreateMultipartUpload and CopyObject, and signed into
+ * a single PUT's URL.
  *
- * @throws {InvalidArgumentError} with code `INVALID_CONTENT_TYPE` or `INVALID_METADATA`.
+ * @throws {InvalidArgumentError} with code `INVALID_CONTENT_TYPE` (type or disposition), `INVALID_METADATA`,
+ *   or `INVALID_ARGUMENT` (an ACL that is not one of {@link PrivateAcl}).
  * @example
  * objectHeaders({ contentType: 'text/plain', metadata: { owner: 'ada' } }) // { 'content-type': 'text/plain', 'x-amz-meta-owner': 'ada' }
  */
 export function objectHeaders(options: ObjectOptions): Record<string, string> {
   const headers: Record<string, string> = {}
   if (options.contentType !== undefined) headers['content-type'] = checkContentType(options.contentType)
+  if (options.contentDisposition !== undefined) headers['content-disposition'] = checkContentType(options.contentDisposition, 'contentDisposition')
+  if (options.acl !== undefined) {
+    const acl: unknown = options.acl
+    if (!PRIVATE_ACLS.some((a) => a === acl)) throw new InvalidArgumentError(`acl must be one of ${PRIVATE_ACLS.join(', ')}.`)
+    headers['x-amz-acl'] = options.acl
+  }
   if (options.metadata !== undefined) {
     for (const [name, value] of Object.entries(checkMetadata(options.metadata))) headers[`x-amz-meta-${name}`] = value
   }
   return headers
 }
+
+const PRIVATE_ACLS: readonly PrivateAcl[] = ['private', 'bucket-owner-read', 'bucket-owner-full-control']
 
 const STATUS_CODES: Readonly<Record<number, string>> = {
   400: 'BadRequest',

@@ -150,15 +150,16 @@ export function checkMetadata(value: unknown): Record<string, string> {
 }
 
 /**
- * A content type: printable ASCII, 1 to 255 characters, not starting with a space.
+ * A content type (or another header value of that shape, named `name` in the message): printable
+ * ASCII, 1 to 255 characters, not starting or ending with a space.
  *
  * @throws {InvalidArgumentError} with code `INVALID_CONTENT_TYPE`.
  * @example
  * checkContentType('application/octet-stream')
  */
-export function checkContentType(value: unknown): string {
+export function checkContentType(value: unknown, name = 'contentType'): string {
   if (typeof value !== 'string' || !/^[\x21-\x7e][\x20-\x7e]{0,254}$/.test(value) || value !== value.trimEnd()) {
-    throw new InvalidArgumentError('contentType must be a MIME type such as "application/octet-stream" (printable ASCII, at most 255).', 'INVALID_CONTENT_TYPE')
+    throw new InvalidArgumentError(`${name} must be printable ASCII of at most 255 characters, such as "application/octet-stream".`, 'INVALID_CONTENT_TYPE')
   }
   return value
 }

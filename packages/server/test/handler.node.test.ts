@@ -3,7 +3,7 @@
 // is used with plain fetch, as a browser would, and RGW verifies every signature.
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import { S3Client, createPresignHandler } from '../src/index.js'
-import { type S3Env, MiB, bytes, call, countingFetch, errorCode, field, handlerFor, partUrls, runPrefix, s3Env, sleep } from './helpers.js'
+import { type S3Env, MiB, bytes, call, countingFetch, errorCode, field, handlerFor, headersOf, partUrls, runPrefix, s3Env, sleep } from './helpers.js'
 
 let env: S3Env
 let s3: S3Client
@@ -40,7 +40,7 @@ describe('multipart upload through presigned part URLs', () => {
   const etags = new Map<number, string>()
 
   it('creates the upload with content type and metadata', async () => {
-    const created = await call(handler, 'createMultipart', { key, contentType: 'application/vnd.bucketseal', metadata: MIRROR })
+    const created = await call(handler, 'createMultipart', { key, contentType: 'application/octet-stream', metadata: MIRROR })
     expect(created.status).toBe(200)
     uploadId = field(created, 'uploadId')
   })
@@ -79,7 +79,7 @@ describe('multipart upload through presigned part URLs', () => {
     expect(head.status).toBe(200)
     expect(head.body['etag']).toBe(completed.body['etag'])
     expect(head.body['size']).toBe(sizes.reduce((a, b) => a + b, 0))
-    expect(head.body['contentType']).toBe('application/vnd.bucketseal')
+    expect(head.body['contentType']).toBe('application/octet-stream')
     const expected = Object.fromEntries(Object.entries(MIRROR).map(([name, value]) => [name.slice('x-amz-meta-'.length), value]))
     expect(head.body['metadata']).toEqual(expected)
   })
@@ -162,13 +162,19 @@ describe('single PUT, GET and HEAD', () => {
   const metadata = { 'client-side-encryption-cek-alg': 'BKSL1/AES-256-GCM/HKDF-SHA-256/STREAM', owner: 'ada' }
 
   it('PUT sends exactly the signed headers, then GET and HEAD read the object back', async () => {
-    const signed = await call(handler, 'signPut', { key, contentType: 'text/plain', metadata })
+    const signed = await call(handler, 'signPut', { key, contentType: 'application/octet-stream', metadata })
     expect(signed.status).toBe(200)
-    const headers = signed.body['headers']
-    expect(headers).toEqual({ 'content-type': 'text/plain', 'x-amz-meta-client-side-encryption-cek-alg': metadata['client-side-encryption-cek-alg'], 'x-amz-meta-owner': 'ada' })
+    const headers = {
+      'content-type': 'application/octet-stream',
+      'content-disposition': 'attachment',
+      'x-amz-acl': 'private',
+      'x-amz-meta-client-side-encryption-cek-alg': metadata['client-side-encryption-cek-alg'],
+      'x-amz-meta-owner': 'ada',
+    }
+    expect(signed.body['headers']).toEqual(headers)
     const url = field(signed, 'url')
-    expect(new URL(url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-type;host;x-amz-meta-client-side-encryption-cek-alg;x-amz-meta-owner')
-    const put = await fetch(url, { method: 'PUT', body, headers: { 'content-type': 'text/plain', 'x-amz-meta-client-side-encryption-cek-alg': metadata['client-side-encryption-cek-alg'], 'x-amz-meta-owner': 'ada' } })
+    expect(new URL(url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-disposition;content-type;host;x-amz-acl;x-amz-meta-client-side-encryption-cek-alg;x-amz-meta-owner')
+    const put = await fetch(url, { method: 'PUT', body, headers })
     expect(put.status, await put.clone().text()).toBe(200)
 
     const get = await fetch(field(await call(handler, 'signGet', { key }), 'url'))
@@ -181,12 +187,12 @@ describe('single PUT, GET and HEAD', () => {
     expect(head.headers.get('x-amz-meta-owner')).toBe('ada')
 
     const info = await call(handler, 'head', { key })
-    expect(info.body).toMatchObject({ size: body.length, contentType: 'text/plain', metadata })
+    expect(info.body).toMatchObject({ size: body.length, contentType: 'application/octet-stream', metadata })
   })
 
   it('a PUT with other metadata than signed is refused', async () => {
     const signed = await call(handler, 'signPut', { key: `${prefix}small/other`, metadata: { owner: 'ada' } })
-    const put = await fetch(field(signed, 'url'), { method: 'PUT', body, headers: { 'x-amz-meta-owner': 'mallory' } })
+    const put = await fetch(field(signed, 'url'), { method: 'PUT', body, headers: { ...headersOf(signed.body['headers']), 'x-amz-meta-owner': 'mallory' } })
     expect(put.status).toBe(403)
     expect(await put.text()).toContain('SignatureDoesNotMatch')
   })
@@ -197,10 +203,16 @@ describe('single PUT, GET and HEAD', () => {
   })
 })
 
+/** A single PUT through `signPut`, with the headers it answered. */
+async function putSigned(key: string, body: Uint8Array<ArrayBuffer>): Promise<void> {
+  const signed = await call(handler, 'signPut', { key })
+  expect((await fetch(field(signed, 'url'), { method: 'PUT', body, headers: headersOf(signed.body['headers']) })).status).toBe(200)
+}
+
 describe('presigned URLs RGW must refuse', () => {
   it('an expired URL (expiresIn 1 s, used after 2 s) is 403', async () => {
     const key = `${prefix}expiry`
-    await fetch(field(await call(handler, 'signPut', { key }), 'url'), { method: 'PUT', body: bytes(10, 3) })
+    await putSigned(key, bytes(10, 3))
     const shortLived = handlerFor(env, prefix, { expiresIn: 1 })
     const url = field(await call(shortLived, 'signGet', { key }), 'url')
     expect((await fetch(url)).status).toBe(200)
@@ -212,7 +224,7 @@ describe('presigned URLs RGW must refuse', () => {
 
   it('a tampered signature, key or expiry is 403', async () => {
     const key = `${prefix}tamper`
-    await fetch(field(await call(handler, 'signPut', { key }), 'url'), { method: 'PUT', body: bytes(10, 4) })
+    await putSigned(key, bytes(10, 4))
     const url = new URL(field(await call(handler, 'signGet', { key }), 'url'))
     expect((await fetch(url)).status).toBe(200)
 

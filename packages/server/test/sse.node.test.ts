@@ -151,7 +151,9 @@ describe('the handler signs each mode into the right requests (a fake store; AES
     ] as const
     for (const [kind, answer, extra] of cases) {
       const headers = headersOf(answer.body['headers'])
-      expect([kind, headers]).toEqual([kind, { ...extra, ...expected[kind] }])
+      // Every single PUT also signs what the handler pins (pinning.node.test.ts replays the attacks).
+      const pinned = kind === 'put' ? { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment', 'x-amz-acl': 'private' } : {}
+      expect([kind, headers]).toEqual([kind, { ...extra, ...pinned, ...expected[kind] }])
       expect(signedNames(field(answer, 'url'))).toEqual(Object.keys(headers).sort())
     }
   })
@@ -176,7 +178,7 @@ describe('against Ceph RGW', () => {
 
   /** Uploads `body` in parts (5 MiB and the rest) through presigned URLs with their headers, out of order. */
   async function multipart(handler: (request: Request) => Promise<Response>, key: string, body: Uint8Array<ArrayBuffer>): Promise<void> {
-    const uploadId = field(await call(handler, 'createMultipart', { key, contentType: 'application/vnd.bucketseal' }), 'uploadId')
+    const uploadId = field(await call(handler, 'createMultipart', { key, contentType: 'application/octet-stream' }), 'uploadId')
     const slices = [body.subarray(0, 5 * MiB), body.subarray(5 * MiB)]
     const parts = signedParts(await call(handler, 'signParts', { key, uploadId, partNumbers: [2, 1] }))
     const etags: { partNumber: number; etag: string }[] = []
@@ -217,7 +219,7 @@ describe('against Ceph RGW', () => {
 
       it('a single presigned PUT, then GET and HEAD with the returned headers, give the bytes back', async () => {
         const small = body.subarray(0, 4321)
-        const signed = await call(handler, 'signPut', { key: single, contentType: 'text/plain', metadata: { owner: 'ada' } })
+        const signed = await call(handler, 'signPut', { key: single, contentType: 'application/octet-stream', metadata: { owner: 'ada' } })
         const headers = headersOf(signed.body['headers'])
         const put = await fetch(field(signed, 'url'), { method: 'PUT', body: small, headers })
         expect(put.status, await put.clone().text()).toBe(200)
@@ -244,7 +246,7 @@ describe('against Ceph RGW', () => {
         expect(new Uint8Array(await ranged.arrayBuffer())).toEqual(body.subarray(first, first + 200))
         const headed = await head(handler, multi)
         for (const [header, value] of Object.entries(reported)) expect([header, headed.headers.get(header)]).toEqual([header, value])
-        expect((await call(handler, 'head', { key: multi })).body).toMatchObject({ size: body.length, contentType: 'application/vnd.bucketseal', serverSideEncryption: info })
+        expect((await call(handler, 'head', { key: multi })).body).toMatchObject({ size: body.length, contentType: 'application/octet-stream', serverSideEncryption: info })
       })
 
       it('a browser that drops the signed SSE headers is refused', async () => {
@@ -310,7 +312,7 @@ describe('against Ceph RGW', () => {
     const key = `${prefix}AES256/object.bin`
     const handler = handlerFor(env, prefix, { serverSideEncryption: aes })
     const signed = await call(handler, 'signPut', { key })
-    expect(headersOf(signed.body['headers'])).toEqual({ 'x-amz-server-side-encryption': 'AES256' })
+    expect(headersOf(signed.body['headers'])).toMatchObject({ 'x-amz-server-side-encryption': 'AES256' })
     expect((await fetch(field(signed, 'url'), { method: 'PUT', body: body.subarray(0, 100), headers: headersOf(signed.body['headers']) })).status).toBe(200)
     expect(new Uint8Array(await (await get(handler, key)).arrayBuffer())).toEqual(body.subarray(0, 100))
     // AWS would answer `x-amz-server-side-encryption: AES256` here. If this starts failing, RGW has
