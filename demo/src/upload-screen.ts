@@ -159,7 +159,7 @@ export function uploadScreen(app: App): Screen {
 
   const enqueue = async (files: readonly File[]): Promise<void> => {
     queueStatus.clear()
-    const pending = new Set((await pendingUploads(uploadStore())).map((p) => p.resumeKey))
+    const pending = new Map((await pendingUploads(uploadStore())).map((p) => [p.resumeKey, p]))
     for (const file of files) {
       // The package's default resume key is the file name: picking the same file again resumes it.
       const resumeKey = file.name
@@ -167,8 +167,10 @@ export function uploadScreen(app: App): Screen {
         queueStatus.error(new Error(`"${file.name}" is already in the list.`))
         continue
       }
-      const chosen = recipients()
-      if (chosen.length === 0 && !pending.has(resumeKey)) {
+      // A resumed upload must keep its recipients (the uploader refuses others): take them from it.
+      const saved = pending.get(resumeKey)
+      const chosen = saved === undefined ? recipients() : choices.filter((c) => saved.recipientKeyIds.includes(c.id)).map((c) => c.key)
+      if (chosen.length === 0 && saved === undefined) {
         queueStatus.error(new Error('Choose at least one key that can decrypt the files.'))
         return
       }

@@ -11,7 +11,7 @@
  * for a part, and neither erases what the other recorded. Web Locks (locks.ts) keep a second runner
  * out altogether; this is what still holds where Web Locks is missing.
  */
-import type { ObjectKey } from '@bucketseal/core'
+import { type ObjectKey, StanzaType, parseHeader, stanzaKeyId } from '@bucketseal/core'
 import { type UseStore, createStore, entries, promisifyRequest } from 'idb-keyval'
 import { TransferError } from './errors.js'
 import type { PartPlan } from './parts.js'
@@ -188,6 +188,25 @@ export interface PendingUpload {
   readonly partsDone: number
   readonly partCount: number
   readonly createdAt: number
+  /**
+   * Key ids (hex) of the recipients it is encrypted for (passphrase entries have none): a resume
+   * must give the same recipients, so an app can preselect them.
+   */
+  readonly recipientKeyIds: readonly string[]
+  /** Passphrase entries among its recipients. */
+  readonly passphrases: number
+}
+
+function recipientsOf(header: Uint8Array): Pick<PendingUpload, 'recipientKeyIds' | 'passphrases'> {
+  try {
+    const stanzas = parseHeader(header).recipients
+    return {
+      recipientKeyIds: stanzas.flatMap((s) => stanzaKeyId(s) ?? []),
+      passphrases: stanzas.filter((s) => s.type === StanzaType.PASSPHRASE).length,
+    }
+  } catch {
+    return { recipientKeyIds: [], passphrases: 0 }
+  }
 }
 
 /** Unfinished uploads in `store` (unreadable records are left out). */
@@ -204,6 +223,7 @@ export async function listStates(store: UseStore): Promise<PendingUpload[]> {
             partsDone: Object.keys(v.etags).length,
             partCount: v.plan.partCount,
             createdAt: v.createdAt,
+            ...recipientsOf(v.header),
           },
         ]
       : [],
