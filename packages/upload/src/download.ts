@@ -62,6 +62,8 @@ export interface RemoteObject {
   readonly size: number
   /** Size on the store. */
   readonly storedSize: number
+  /** The stored object's ETag when it was opened: changes to it are pinned to this version. */
+  readonly etag: string
   readonly header: Header
   readonly metadata: ObjectMetadata | null
   readonly key: ObjectKey
@@ -147,6 +149,7 @@ export async function openRemote(objectKey: string, options: DownloadOptions): P
     objectKey,
     size,
     storedSize: info.size,
+    etag: info.etag,
     header,
     metadata: opened.metadata,
     key: opened.key,

@@ -76,6 +76,8 @@ export interface GetOptions {
   readonly signal?: AbortSignal
   readonly fetch?: typeof fetch
   readonly progress?: (received: number) => void
+  /** Only from this version of the object (`If-Match`): a 412 means it changed since it was read. */
+  readonly ifMatch?: string
 }
 
 /**
@@ -113,7 +115,7 @@ export async function getBytes(sign: (fresh: boolean) => Promise<SignedRequest>,
         // served from the HTTP cache would hide what the store really holds now.
         response = await fetchImpl(request.url, {
           // The signed headers (SSE-C, say) as given; the range is not signed, so any range works.
-          headers: { ...request.headers, range: `bytes=${start}-${end - 1}` },
+          headers: { ...request.headers, range: `bytes=${start}-${end - 1}`, ...(options.ifMatch === undefined || options.ifMatch === '' ? {} : { 'if-match': options.ifMatch }) },
           cache: 'no-store',
           redirect: 'error',
           signal: attemptController.signal,
@@ -147,6 +149,9 @@ export async function getBytes(sign: (fresh: boolean) => Promise<SignedRequest>,
       }
       const body = await response.text().catch(() => '')
       if (response.status === 416) return new Uint8Array(0)
+      if (response.status === 412) {
+        throw new TransferError('REQUEST_REJECTED', 'The object changed on the store since it was read (HTTP 412); read it again.', { status: 412, source: 'store' })
+      }
       if (response.status === 403 && !resigned) {
         resigned = true
         fresh = true

@@ -11,6 +11,7 @@ import {
   type RecipientInput,
   type Stanza,
   headerToMetadata,
+  openHeader,
   parseHeader,
   rewrapHeader,
   rewrapRecipients,
@@ -94,7 +95,9 @@ export async function shareObject(objectKey: string, recipients: readonly Recipi
     const header = await rewrapHeader(withRecipients(remote.header, current), { keys: options.keys, recipients: all.map(kept) })
     return rewriteHeader(remote, header, options)
   }
-  await options.signer.replaceMetadata(objectKey, meta)
+  // Pinned to the version read: a concurrent writer makes the store refuse the copy instead of
+  // leaving metadata that describes another object.
+  await options.signer.replaceMetadata(objectKey, meta, remote.etag)
   return { mode: 'metadata', bytesSent: 0, keyIds: ids(all) }
 }
 
@@ -127,11 +130,40 @@ export interface RotateProgress {
 export interface RotateResult extends RotateProgress {
   /** Objects that could not be rotated, with the error code (e.g. WRONG_KEY: not ours to open). */
   readonly failures: ReadonlyArray<{ readonly objectKey: string; readonly code: string; readonly message: string }>
+  /**
+   * Without `retiredKey`: per object seen, the entries kept on trust (neither labelled with the
+   * retired id nor opened by the caller's keys): a bucket writer could have relabelled the retired
+   * key's entry as one of these. Give `retiredKey` to check them, or re-encrypt the objects.
+   */
+  readonly unverified: ReadonlyArray<{ readonly objectKey: string; readonly keyIds: readonly string[] }>
+  /** Entries found only in the metadata mirror: never carried into a rewritten header, so dropped. */
+  readonly droppedMirrored: ReadonlyArray<{ readonly objectKey: string; readonly keyIds: readonly string[] }>
 }
 
 export interface RotateOptions extends ShareOptions {
   readonly onProgress?: (progress: RotateProgress) => void
   readonly signal?: AbortSignal
+  /**
+   * The retired key itself, when you still hold it: every entry it opens is removed, whatever key id
+   * it is labelled with (labels are not authenticated). Without it, entries are told apart by label
+   * only, and the result lists what it could not check.
+   */
+  readonly retiredKey?: IdentityInput
+}
+
+/** The retired key as an identity that tries every entry of its kind, not only the one labelled for it. */
+function unlabelled(key: IdentityInput): IdentityInput {
+  return typeof key === 'object' && key !== null && 'privateKey' in key ? key.privateKey : key
+}
+
+/** Whether `key` opens `stanza` as an entry of this object (under its commitment). */
+async function opens(remote: RemoteObject, stanza: Stanza, key: IdentityInput | readonly IdentityInput[]): Promise<boolean> {
+  try {
+    await openHeader(withRecipients(remote.header, [stanza]), key)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /**
@@ -140,14 +172,23 @@ export interface RotateOptions extends ShareOptions {
  * skipped, so running it again after an interruption simply carries on: it is resumable by being
  * idempotent. Objects the given keys cannot open are reported, not fatal.
  *
+ * Key-id labels are not authenticated, so only the body header's entries are kept (an entry found
+ * only in the metadata mirror is dropped and reported), and with `retiredKey` every entry that key
+ * opens is removed, whatever its label. Without `retiredKey`, `unverified` lists what was kept on
+ * trust. A party that kept the data key itself keeps access until the object is re-encrypted.
+ *
+ * @throws {TransferError} ABORTED when `signal` aborts (run it again to carry on); listing failures.
  * @example
- * const r = await rotateRecipients('users/42/', leakedKeyId, [newPublicKey], { signer, keys: [oldPair, newPair] })
+ * const r = await rotateRecipients('users/42/', leakedKeyId, [newPublicKey], { signer, keys: [newPair], retiredKey: oldPair })
  */
 export async function rotateRecipients(prefix: string, retiredKeyId: string, replacement: readonly RecipientInput[], options: RotateOptions): Promise<RotateResult> {
   let seen = 0
   let rotated = 0
   let skipped = 0
   const failures: Array<{ objectKey: string; code: string; message: string }> = []
+  const unverified: Array<{ objectKey: string; keyIds: string[] }> = []
+  const droppedMirrored: Array<{ objectKey: string; keyIds: string[] }> = []
+  const retired = options.retiredKey === undefined ? undefined : unlabelled(options.retiredKey)
   let token: string | undefined
   do {
     const page = await options.signer.list(prefix, token)
@@ -157,14 +198,29 @@ export async function rotateRecipients(prefix: string, retiredKeyId: string, rep
       seen++
       try {
         const remote = await openRemote(object.key, { signer: options.signer, keys: options.keys, ...getOpts(options) })
-        const current = currentStanzas(remote)
-        const keep = current.filter((s) => stanzaKeyId(s) !== retiredKeyId)
-        if (keep.length === current.length) {
+        const body = remote.header.recipients
+        const inBody = new Set(body.map(stanzaFingerprint))
+        const mirrorOnly = remote.mirrored.filter((s) => !inBody.has(stanzaFingerprint(s)))
+        const isRetired = async (s: Stanza): Promise<boolean> => stanzaKeyId(s) === retiredKeyId || (retired !== undefined && (await opens(remote, s, retired)))
+        const keep: Stanza[] = []
+        for (const s of body) if (!(await isRetired(s))) keep.push(s)
+        let mirroredRetired = false
+        for (const s of mirrorOnly) if (await isRetired(s)) mirroredRetired = true
+        if (retired === undefined) {
+          // Kept on trust: entries neither the retired label nor one of the caller's own keys.
+          const unchecked: Stanza[] = []
+          for (const s of keep) if (!(await opens(remote, s, options.keys))) unchecked.push(s)
+          if (unchecked.length > 0) unverified.push({ objectKey: object.key, keyIds: ids(unchecked) })
+        }
+        if (keep.length === body.length && !mirroredRetired) {
           skipped++
         } else {
-          const header = await rewrapHeader(withRecipients(remote.header, current), { keys: options.keys, recipients: [...keep.map(kept), ...replacement] })
+          // The data key may come from any entry (the commitment decides), but only the body's entries
+          // are kept, never the mirror's.
+          const header = await rewrapHeader(withRecipients(remote.header, [...body, ...mirrorOnly]), { keys: options.keys, recipients: [...keep.map(kept), ...replacement] })
           await rewriteHeader(remote, header, options)
           rotated++
+          if (mirrorOnly.length > 0) droppedMirrored.push({ objectKey: object.key, keyIds: ids(mirrorOnly) })
         }
       } catch (e) {
         if (e instanceof TransferError && e.code === 'ABORTED') throw e
@@ -174,20 +230,22 @@ export async function rotateRecipients(prefix: string, retiredKeyId: string, rep
       options.onProgress?.({ seen, rotated, skipped, failed: failures.length })
     }
   } while (token !== undefined)
-  return { seen, rotated, skipped, failed: failures.length, failures }
+  return { seen, rotated, skipped, failed: failures.length, failures, unverified, droppedMirrored }
 }
 
 async function rewriteHeader(remote: RemoteObject, header: Uint8Array, options: ShareOptions): Promise<ShareResult> {
   const { signer } = options
   const key = remote.objectKey
+  // Every step is pinned to the version that was opened (If-Match on the read, copy-source-if-match
+  // on the copies); this HEAD also catches a store that ignores those conditions, if it is fast.
   const info = await signer.head(key)
-  if (info.size !== remote.storedSize) {
+  if (info.size !== remote.storedSize || (remote.etag !== '' && info.etag !== remote.etag)) {
     throw new TransferError('BAD_STATE', `The object "${key}" changed while its recipients were being rewritten; try again.`)
   }
   const bodyStart = remote.header.length
   // Part 1: the new header and enough existing ciphertext to reach S3's 5 MiB minimum (or all of it).
   const firstEnd = bodyStart + Math.min(remote.storedSize - bodyStart, MIN_PART_SIZE)
-  const head = await getBytes(urlSource(signer, key), bodyStart, firstEnd, getOpts(options))
+  const head = await getBytes(urlSource(signer, key), bodyStart, firstEnd, { ...getOpts(options), ifMatch: remote.etag })
   if (head.length !== firstEnd - bodyStart) throw new TransferError('BAD_STATE', `The object "${key}" is shorter than expected.`)
   const part1 = new Uint8Array(header.length + head.length)
   part1.set(header, 0)
@@ -205,7 +263,7 @@ async function rewriteHeader(remote: RemoteObject, header: Uint8Array, options: 
     }
     const [etag1, copied] = await Promise.all([
       putWithRetry(signPart, part1, getOpts(options)),
-      ranges.length === 0 ? Promise.resolve([]) : signer.copyParts(key, uploadId, info.etag, ranges),
+      ranges.length === 0 ? Promise.resolve([]) : signer.copyParts(key, uploadId, remote.etag, ranges),
     ])
     await signer.complete(key, uploadId, [{ partNumber: 1, etag: etag1 }, ...copied].sort((a, b) => a.partNumber - b.partNumber))
   } catch (e) {

@@ -48,13 +48,18 @@ export interface ListedObject {
 
 /** What sharing and rotation need beyond uploads: server-side copies, and listing. */
 export interface SharingSigner extends Signer {
-  /** Replaces the object's user metadata with a server-side copy onto itself (no body transfer). */
-  replaceMetadata(key: string, metadata: Readonly<Record<string, string>>): Promise<void>
+  /**
+   * Replaces the object's user metadata with a server-side copy onto itself (no body transfer),
+   * only if the object is still the one read (`etag`; the store refuses the copy otherwise).
+   */
+  replaceMetadata(key: string, metadata: Readonly<Record<string, string>>, etag?: string): Promise<void>
   /**
    * Copies ranges of the object (as it is now, `etag`) into parts of a multipart upload to the same
    * key, on the store (no body transfer).
    */
   copyParts(key: string, uploadId: string, etag: string, ranges: readonly CopyRange[]): Promise<readonly PartInfo[]>
+  /** Deletes an object (the server's `delete` action, through its `authorize` hook). Deleting a missing object succeeds. */
+  deleteObject(key: string): Promise<void>
   /** Lists objects under a prefix, a page at a time. */
   list(prefix: string, continuationToken?: string): Promise<{ readonly objects: readonly ListedObject[]; readonly continuationToken?: string }>
 }
@@ -158,8 +163,11 @@ export function httpSigner(baseUrl: string, options: HttpSignerOptions = {}): Sh
       const res = await call('signGet', { key })
       return { url: reqStr(field(res, 'url'), 'url'), headers: stringRecord(field(res, 'headers')) }
     },
-    async replaceMetadata(key, metadata) {
-      await call('replaceMetadata', { key, metadata })
+    async replaceMetadata(key, metadata, etag) {
+      await call('replaceMetadata', { key, metadata, ...(etag === undefined || etag === '' ? {} : { etag }) })
+    },
+    async deleteObject(key) {
+      await call('delete', { key })
     },
     async copyParts(key, uploadId, etag, ranges) {
       const parts = field(await call('copyParts', { key, uploadId, etag, parts: ranges }), 'parts')

@@ -11,7 +11,7 @@ import {
 } from '@bucketseal/core'
 import { createStore } from 'idb-keyval'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { download, openRemote, reencryptObject, rotateRecipients, setRecipients, shareObject, upload } from '../src/index.js'
+import { type SharingSigner, download, httpSigner, openRemote, reencryptObject, rotateRecipients, setRecipients, shareObject, upload } from '../src/index.js'
 import { bytes, readAll, s3, sha256, signer, testKey, toBase64 } from './s3.js'
 
 const MiB = 1024 * 1024
@@ -148,5 +148,104 @@ describe('sharing without re-upload', () => {
     await expect(decrypt(spliced, colleague)).rejects.toMatchObject({ code: expect.stringMatching(/TAMPERED|TRUNCATED/) })
     // The sealed name came along.
     expect((await openRemote(key, { signer, keys: owner })).metadata?.name).toBe('shared.bin')
+  })
+
+  describe('rotation does not trust key-id labels', () => {
+    const relabelled = new Uint8Array(16).fill(0xaa)
+    const fromHex = (hex: string): Uint8Array => Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16))
+    /** Offset of `needle` in `haystack` (the leaked key's id inside the stored header). */
+    function find(haystack: Uint8Array, needle: Uint8Array): number {
+      outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+        for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer
+        return i
+      }
+      return -1
+    }
+
+    it('an entry of the retired key relabelled in the body: removed when the retired key is given, reported when not', async () => {
+      const prefix = `${testKey('relabel')}/`
+      const replacement = await generateAesKwKey()
+      const leakedId = await rsaKeyId(colleague.publicKey)
+      const data = bytes(300_000, 71)
+      for (const name of ['checked', 'trusted']) {
+        const key = `${prefix}${name}`
+        await put(data, key, [owner, colleague.publicKey])
+        // A bucket writer relabels the leaked key's entry; the object still opens with that key.
+        const stored = unb64(await s3.getStored(key))
+        const at = find(stored.subarray(0, parseHeader(stored).length), fromHex(leakedId))
+        expect(at).toBeGreaterThan(0)
+        stored.set(relabelled, at)
+        // The mirror too, so that nothing of the old label is left.
+        await s3.putStored(key, toBase64(stored), headerToMetadata(stored, { prefix: '' }))
+        expect(await readWith(key, colleague.privateKey)).toBe(await sha256(data))
+      }
+      const trusted = await rotateRecipients(`${prefix}trusted`, leakedId, [replacement], { signer, keys: [owner] })
+      // By label alone nothing is found to rotate, and the result says what was kept on trust.
+      expect(trusted).toMatchObject({ rotated: 0, skipped: 1 })
+      expect(trusted.unverified).toEqual([{ objectKey: `${prefix}trusted`, keyIds: ['aa'.repeat(16)] }])
+      const checked = await rotateRecipients(`${prefix}checked`, leakedId, [replacement], { signer, keys: [owner], retiredKey: colleague })
+      expect(checked).toMatchObject({ rotated: 1, skipped: 0, failed: 0, unverified: [] })
+      await expect(download(`${prefix}checked`, { signer, keys: colleague.privateKey })).rejects.toMatchObject({ code: 'WRONG_KEY' })
+      expect(await readWith(`${prefix}checked`, replacement)).toBe(await sha256(data))
+      expect(await readWith(`${prefix}checked`, owner)).toBe(await sha256(data))
+    })
+
+    it('an entry of the retired key planted in the metadata mirror is never carried into the new header', async () => {
+      const prefix = `${testKey('mirror-plant')}/`
+      const key = `${prefix}obj`
+      const replacement = await generateAesKwKey()
+      const leakedId = await rsaKeyId(colleague.publicKey)
+      const data = bytes(200_000, 72)
+      await put(data, key, [owner, colleague.publicKey])
+      const remote = await openRemote(key, { signer, keys: owner })
+      const leaked = remote.header.recipients.find((r) => find(r.body, fromHex(leakedId)) === 0)
+      if (leaked === undefined) throw new Error('no entry for the leaked key')
+      const planted = { type: leaked.type, body: new Uint8Array(leaked.body) }
+      planted.body.set(relabelled, 0)
+      await s3.setStoredMetadata(key, headerToMetadata(remote.header, { prefix: '', recipients: [...remote.header.recipients, planted] }))
+      const result = await rotateRecipients(prefix, leakedId, [replacement], { signer, keys: [owner] })
+      expect(result).toMatchObject({ rotated: 1, failed: 0 })
+      expect(result.droppedMirrored).toEqual([{ objectKey: key, keyIds: ['aa'.repeat(16)] }])
+      await expect(download(key, { signer, keys: colleague.privateKey })).rejects.toMatchObject({ code: 'WRONG_KEY' })
+      expect(await readWith(key, replacement)).toBe(await sha256(data))
+    })
+  })
+
+  it('a header rewrite is pinned to the version it opened: a change in between is refused (If-Match, 412)', async () => {
+    const key = testKey('pinned-rewrite')
+    await put(bytes(50_000, 73), key, [owner, colleague.publicKey])
+    // Someone else rewrites the object right after the rewrite's own check (its second HEAD).
+    let heads = 0
+    const racing: SharingSigner = {
+      ...signer,
+      async head(k) {
+        const info = await signer.head(k)
+        if (++heads === 2) await s3.flipStoredByte(k, info.size - 1)
+        return info
+      },
+    }
+    await expect(setRecipients(key, [owner], { signer: racing, keys: owner })).rejects.toMatchObject({ code: 'REQUEST_REJECTED', status: 412 })
+    expect(heads).toBe(2)
+    // Nothing was written: the other writer's version stands, and no multipart upload is left.
+    await expect(download(key, { signer, keys: colleague })).resolves.toBeDefined()
+    expect(await s3.pendingMultipartUploads(key)).toBe(0)
+  })
+
+  it('sharing sends the ETag it read with the metadata copy (RGW ignores the condition; AWS honours it)', async () => {
+    const key = testKey('pinned-share')
+    await put(bytes(50_000, 74), key)
+    const sent: unknown[] = []
+    const recording = httpSigner('/api/s3', {
+      fetch: async (input, init) => {
+        if (String(input).endsWith('/replaceMetadata')) sent.push(JSON.parse(String(init?.body)))
+        return fetch(input, init)
+      },
+    })
+    const before = await signer.head(key)
+    await shareObject(key, [colleague.publicKey], { signer: recording, keys: owner })
+    expect(sent).toEqual([expect.objectContaining({ key, etag: before.etag })])
+    // What stays the store's: Ceph RGW copies on a stale x-amz-copy-source-if-match (docs/SECURITY.md §6).
+    await s3.flipStoredByte(key, before.size - 1)
+    await expect(signer.replaceMetadata(key, before.metadata, before.etag)).resolves.toBeUndefined()
   })
 })
