@@ -33,6 +33,23 @@ function nonce(prefix: Uint8Array, counter: number, flag: number): Uint8Array<Ar
   return n
 }
 
+/**
+ * A writer's content key (from `createObject`) only seals and a reader's (from `openObject`) only
+ * opens (kdf.ts): say which one this is, rather than let WebCrypto throw an untyped error.
+ * @throws {InvalidArgumentError}
+ */
+export function checkKeyUsage(objectKey: ObjectKey, usage: 'encrypt' | 'decrypt'): void {
+  const key: unknown = objectKey.key
+  if (typeof CryptoKey !== 'undefined' && !(key instanceof CryptoKey)) throw new InvalidArgumentError('objectKey.key must be a CryptoKey from createObject or openObject.')
+  if (!objectKey.key.usages.includes(usage)) {
+    throw new InvalidArgumentError(
+      usage === 'encrypt'
+        ? 'This object key opens an object (it came from openObject): it cannot seal chunks. Only the writer of an object, with the key from createObject, seals.'
+        : 'This object key seals a new object (it came from createObject): it cannot open chunks. Open the object with openObject.',
+    )
+  }
+}
+
 function checkPosition(objectKey: ObjectKey, index: number, last: boolean, plaintextLength: number | undefined): void {
   aint(index, 'index', 0, MAX_CHUNKS - 1)
   if (typeof last !== 'boolean') throw new InvalidArgumentError('last must be a boolean.')
@@ -78,6 +95,7 @@ export async function encryptChunk(
 
 /** The argument checks of {@link encryptChunk}, synchronous so a sealer can check before it records. */
 function checkChunk(objectKey: ObjectKey, index: number, plaintext: Uint8Array, last: boolean): void {
+  checkKeyUsage(objectKey, 'encrypt')
   abytes(plaintext, 'plaintext')
   checkPosition(objectKey, index, last, plaintext.length)
   const size = objectKey.chunkSize
@@ -202,6 +220,7 @@ export async function decryptChunk(
   ciphertext: Uint8Array,
   last: boolean,
 ): Promise<Uint8Array> {
+  checkKeyUsage(objectKey, 'decrypt')
   abytes(ciphertext, 'ciphertext')
   checkPosition(objectKey, index, last, undefined)
   const max = objectKey.chunkSize + TAG_LENGTH

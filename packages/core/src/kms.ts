@@ -118,7 +118,7 @@ async function keyIdBytes(name: Uint8Array): Promise<Uint8Array> {
 function checkKeyName(value: unknown, name: string): Uint8Array {
   if (typeof value !== 'string') throw new InvalidArgumentError(`${name} must be a string.`)
   // A lone surrogate would be silently replaced by U+FFFD in UTF-8: two names, one key id.
-  if (value.length === 0 || /[\x00-\x1f\x7f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value)) {
+  if (value.length === 0 || /[\x00-\x1f\x7f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:^|[^\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value)) {
     throw new InvalidArgumentError(`${name} must be a non-empty string without control characters or lone surrogates.`)
   }
   const bytes = utf8(value)

@@ -79,7 +79,7 @@ export async function createObject(options: CreateObjectOptions): Promise<Create
     const salt = randomBytes(SALT_LENGTH)
     const noncePrefix = randomBytes(NONCE_PREFIX_LENGTH)
     const preamble = encodePreamble({ chunkSize, plaintextLength, salt, noncePrefix })
-    const { contentKey, commitment } = await deriveKeys(dek, salt, preamble)
+    const { contentKey, commitment } = await deriveKeys(dek, salt, preamble, 'encrypt')
     const key: ObjectKey = { key: contentKey, noncePrefix, chunkSize, plaintextLength }
     const stanzas = await Promise.all(wrappers.map((r) => r.wrap(dek)))
     const sealedMetadata = metadata === null ? new Uint8Array(0) : await sealMetadataBytes(key, metadata)
@@ -140,7 +140,7 @@ export async function withDataKey<T>(
     const dek = await identity.unwrap(header.recipients)
     if (dek === null) continue
     try {
-      const { contentKey, commitment } = await deriveKeys(dek, header.salt, header.preamble)
+      const { contentKey, commitment } = await deriveKeys(dek, header.salt, header.preamble, 'decrypt')
       if (!equalBytes(commitment, header.commitment)) {
         // Another key may still open an honest entry; report the mismatch only if none does.
         mismatch = new CommitmentMismatchError()

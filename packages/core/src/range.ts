@@ -1,6 +1,6 @@
 /** Decrypting a plaintext range from the ciphertext of the chunks that cover it. */
 import { abytes } from './bytes.js'
-import { type ObjectKey, openChunk, tryOpenChunk } from './chunk.js'
+import { type ObjectKey, checkKeyUsage, openChunk, tryOpenChunk } from './chunk.js'
 import { InvalidArgumentError, TamperedError, TruncatedError } from './errors.js'
 import { TAG_LENGTH } from './header.js'
 import { type Layout, chunkCount, planRange } from './size.js'
@@ -19,6 +19,7 @@ import { type Layout, chunkCount, planRange } from './size.js'
  * const plain = await decryptRange(key, layout, 1000, 2000, bytes)
  */
 export async function decryptRange(key: ObjectKey, layout: Layout, start: number, end: number, ciphertext: Uint8Array): Promise<Uint8Array> {
+  checkKeyUsage(key, 'decrypt')
   abytes(ciphertext, 'ciphertext')
   if (key.chunkSize !== layout.chunkSize) throw new InvalidArgumentError('layout.chunkSize differs from the key\'s chunk size.')
   if (key.plaintextLength !== null && key.plaintextLength !== layout.plaintextLength) {

@@ -29,10 +29,11 @@ describe('chunk-level sealing', () => {
 
   it('the object key survives structured cloning (as when posted to a Worker)', async () => {
     const kw = await aesKwKey()
-    const { key } = await createObject({ recipients: [kw], chunkSize: C, plaintextLength: 10 })
+    const { header, key } = await createObject({ recipients: [kw], chunkSize: C, plaintextLength: 10 })
     const clone = structuredClone(key)
     const sealed = await encryptChunk(clone, 0, pattern(10), true)
-    expect(await decryptChunk(key, 0, sealed, true)).toEqual(pattern(10))
+    const reader = structuredClone((await openObject(header, kw)).key)
+    expect(await decryptChunk(reader, 0, sealed, true)).toEqual(pattern(10))
     expect(clone.key.extractable).toBe(false)
   })
 
@@ -46,18 +47,32 @@ describe('chunk-level sealing', () => {
     await bad(encryptChunk(key, 1, pattern(C - 1), false)) // short middle chunk
     await bad(encryptChunk(key, 3, pattern(5), true)) // past the end
     await bad(encryptChunk(key, -1, pattern(C), false))
-    const free = (await createObject({ recipients: [kw], chunkSize: C })).key
-    await bad(encryptChunk(free, 1, new Uint8Array(0), true)) // empty last chunk after others
-    await expect(decryptChunk(free, 0, pattern(10), true)).rejects.toMatchObject({ code: 'TAMPERED' })
+    const free = await createObject({ recipients: [kw], chunkSize: C })
+    await bad(encryptChunk(free.key, 1, new Uint8Array(0), true)) // empty last chunk after others
+    await expect(decryptChunk((await openObject(free.header, kw)).key, 0, pattern(10), true)).rejects.toMatchObject({ code: 'TAMPERED' })
   })
 
   it('a chunk opened at another index or with another last flag fails', async () => {
     const kw = await aesKwKey()
-    const { key } = await createObject({ recipients: [kw], chunkSize: C })
-    const sealed = await encryptChunk(key, 4, pattern(C), false)
+    const { header, key: writer } = await createObject({ recipients: [kw], chunkSize: C })
+    const sealed = await encryptChunk(writer, 4, pattern(C), false)
+    const { key } = await openObject(header, kw)
     await expect(decryptChunk(key, 5, sealed, false)).rejects.toMatchObject({ code: 'TAMPERED', chunkIndex: 5 })
     await expect(decryptChunk(key, 4, sealed, true)).rejects.toMatchObject({ code: 'TAMPERED' })
     expect(await decryptChunk(key, 4, sealed, false)).toEqual(pattern(C))
+  })
+
+  it('a writer key only seals and a reader key only opens, each refusing the other with a typed error', async () => {
+    const kw = await aesKwKey()
+    const { header, key: writer } = await createObject({ recipients: [kw], chunkSize: C, plaintextLength: 10 })
+    const sealed = await encryptChunk(writer, 0, pattern(10), true)
+    const { key: reader } = await openObject(header, kw)
+    expect(writer.key.usages).toEqual(['encrypt'])
+    expect(reader.key.usages).toEqual(['decrypt'])
+    // A co-recipient's app cannot seal forged chunks with the key it opened the object with.
+    await expect(encryptChunk(reader, 0, pattern(10), true)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('cannot seal') })
+    await expect(decryptChunk(writer, 0, sealed, true)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('cannot open') })
+    await expect(chunkSealer(reader).seal(0, pattern(10), true)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
   })
 })
 

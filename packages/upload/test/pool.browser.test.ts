@@ -1,6 +1,6 @@
 // The Worker pool in real Chromium Workers: jobs run there, and typed errors keep their code on the
 // way back through comlink, whichever side threw them.
-import { createObject, generateAesKwKey } from '@bucketseal/core'
+import { createObject, generateAesKwKey, openObject } from '@bucketseal/core'
 import { describe, expect, it } from 'vitest'
 import { TransferError, planParts, workerPool } from '../src/index.js'
 import { type PartJob, digestPart } from '../src/seal-part.js'
@@ -56,7 +56,8 @@ describe('worker pool', () => {
     const pool = workerPool(1)
     try {
       const kek = await generateAesKwKey()
-      const { key } = await createObject({ recipients: [kek], plaintextLength: 5000, chunkSize: 1024 })
+      const { header } = await createObject({ recipients: [kek], plaintextLength: 5000, chunkSize: 1024 })
+      const { key } = await openObject(header, kek)
       const layout = { headerLength: 0, chunkSize: 1024, plaintextLength: 5000 }
       // Any bytes served from localhost stand in for a damaged object: here, this test file itself.
       const url = new URL('./parts.test.ts', import.meta.url).href
