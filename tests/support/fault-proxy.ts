@@ -13,8 +13,10 @@ import { type IncomingMessage, type ServerResponse, createServer, request } from
  * 64 KiB of the body, then nothing more (the connection stays open), as a stuck link would.
  * `ignore-range`: the Range header is dropped, so the store answers 200 with the whole object.
  * `no-cors`: the answer loses its CORS headers, as from a bucket whose CORS rules omit the origin.
+ * `redirect`: a 307 to `/__redirected` on the proxy, which stands for another server: it accepts
+ * anything (200 with an ETag), so a client that followed the redirect would believe it succeeded.
  */
-export type FaultAction = 'status-500' | 'status-503' | 'drop' | 'expired' | 'strip-etag' | 'stall' | 'ignore-range' | 'no-cors'
+export type FaultAction = 'status-500' | 'status-503' | 'drop' | 'expired' | 'strip-etag' | 'stall' | 'ignore-range' | 'no-cors' | 'redirect'
 
 export interface FaultRule {
   /** HTTP method to match (default any). */
@@ -67,6 +69,8 @@ export interface FaultProxy {
   bodies(): readonly RecordedBody[]
   /** Digests of every PUT body forwarded to the store since the start (faulted requests excluded). */
   putDigests(): readonly PutDigest[]
+  /** Requests that reached the `redirect` fault's target (a client that followed the redirect). */
+  redirectsFollowed(): number
   setFaults(rules: readonly FaultRule[]): void
   stats(): ProxyStats
   resetStats(): void
@@ -84,6 +88,7 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
   const to = new URL(target)
   const recorded: RecordedBody[] = []
   const digests: PutDigest[] = []
+  let redirectedTo = 0
   let rules: Array<FaultRule & { left: number }> = []
   const empty = (): { requests: Record<string, number>; bytesSent: number; bytesReceived: number; faults: number } => ({
     requests: {},
@@ -113,6 +118,23 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
   }
   const server = createServer((req, res) => {
     const method = req.method ?? 'GET'
+    if ((req.url ?? '').startsWith('/__redirected')) {
+      redirectedTo++
+      cors(req, res)
+      if (method === 'OPTIONS') {
+        res.setHeader('access-control-allow-methods', 'GET, PUT, HEAD')
+        res.setHeader('access-control-allow-headers', req.headers['access-control-request-headers'] ?? '*')
+        res.statusCode = 204
+        res.end()
+        return
+      }
+      req.resume()
+      req.on('end', () => {
+        res.setHeader('etag', '"redirected"')
+        res.end('ok')
+      })
+      return
+    }
     stats.requests[method] = (stats.requests[method] ?? 0) + 1
     const fault = take(req)
     if (fault === 'status-500' || fault === 'status-503' || fault === 'expired') {
@@ -131,6 +153,16 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
       const hash = createHash('sha256')
       req.on('data', (d: Buffer) => hash.update(d))
       req.on('end', () => digests.push({ target: unsigned(req.url ?? ''), sha256: hash.digest('hex'), stalled: true }))
+      return
+    }
+    if (fault === 'redirect') {
+      req.resume()
+      req.on('end', () => {
+        cors(req, res)
+        res.statusCode = 307
+        res.setHeader('location', `/__redirected${req.url ?? ''}`)
+        res.end()
+      })
       return
     }
     if (fault === 'drop') {
@@ -196,6 +228,7 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
     url: `http://127.0.0.1:${port}`,
     bodies: () => recorded,
     putDigests: () => [...digests],
+    redirectsFollowed: () => redirectedTo,
     setFaults(next) {
       rules = next.map((r) => ({ ...r, left: r.times ?? 1 }))
     },

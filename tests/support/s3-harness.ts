@@ -116,6 +116,7 @@ const resetProxyStats: BrowserCommand<[]> = async () => {
   ;(await getProxy()).resetStats()
 }
 const proxyPutDigests: BrowserCommand<[]> = async (): Promise<readonly PutDigest[]> => (await getProxy()).putDigests()
+const redirectsFollowed: BrowserCommand<[]> = async (): Promise<number> => (await getProxy()).redirectsFollowed()
 const pendingMultipartUploads: BrowserCommand<[prefix: string]> = async (_ctx, prefix) => (await s3().listMultipartUploads(prefix)).length
 /** Rewrites a stored object with byte `offset` flipped (metadata kept): an attacker with bucket write access. */
 const flipStoredByte: BrowserCommand<[key: string, offset: number]> = async (_ctx, key, offset) => {
@@ -147,6 +148,7 @@ export const s3HarnessCommands = {
   proxyStats,
   resetProxyStats,
   proxyPutDigests,
+  redirectsFollowed,
   pendingMultipartUploads,
   flipStoredByte,
   truncateStored,

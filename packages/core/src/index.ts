@@ -88,6 +88,7 @@ export {
   type PublicKeyInput,
 } from './keys.js'
 export { type ObjectMetadata } from './metadata.js'
+export { isLoopbackHost } from './loopback.js'
 export { headerToMetadata, metadataToHeader, METADATA_PREFIXES, S3_METADATA_LIMIT, CEK_ALG, type MirrorOptions, type MirroredHeader } from './mirror.js'
 export {
   BucketsealError,

@@ -7,6 +7,7 @@
  * The trust model differs from browser-held keys: whoever runs the backend and the KMS can unwrap
  * every data key they are asked to, and the backend's authorization decides who may. See §11.
  */
+import { isLoopbackHost } from './loopback.js'
 import { equalBytes, fromBase64, fromUtf8, toBase64, toHex, utf8 } from './bytes.js'
 import { BadHeaderError, BucketsealError, InvalidArgumentError, TamperedError } from './errors.js'
 import type { Stanza } from './header.js'
@@ -364,7 +365,7 @@ function checkUrl(url: unknown, allowHttp: boolean): string {
   } catch {
     throw new InvalidArgumentError('url must be an absolute http(s) URL, or a path when running in a page.')
   }
-  const loopback = parsed.hostname === 'localhost' || parsed.hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(parsed.hostname)
+  const loopback = isLoopbackHost(parsed.hostname)
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new InvalidArgumentError('url must be an http(s) URL.')
   if (parsed.protocol === 'http:' && !loopback && !allowHttp) {
     throw new InvalidArgumentError(`url ${parsed.origin} is plain http and not on loopback: data keys would travel in the clear. Use https.`)

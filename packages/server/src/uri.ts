@@ -39,7 +39,7 @@ export function parseHttpUrl(value: string | URL, name: string): URL {
   return url
 }
 
-/** True for names that can only mean this machine. */
+/** True for names that can only mean this machine. The same rule as core's `isLoopbackHost` (this package has no dependencies). */
 export function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
 }

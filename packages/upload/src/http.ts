@@ -2,6 +2,7 @@
  * Requests to presigned URLs: the HTTPS rule, one retry policy (back off on network errors, 408,
  * 429 and 5xx; re-sign once on 403; fail fast on other 4xx), and part PUTs with upload progress.
  */
+import { isLoopbackHost } from '@bucketseal/core'
 import { TransferError, abortError } from './errors.js'
 
 export interface RetryOptions {
@@ -51,8 +52,6 @@ export function stallMessage(ms: number): string {
   return `no progress for ${Math.round(ms / 1000)} s (stalled)`
 }
 
-const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
-
 /**
  * Parses and checks a presigned URL: `https:` is required, except on localhost, unless the caller
  * set the loudly named option that allows plain HTTP elsewhere.
@@ -66,7 +65,7 @@ export function checkUrl(url: string, dangerouslyAllowInsecureUrls = false): URL
     throw new TransferError('INVALID_ARGUMENT', 'The presigned URL is not a valid absolute URL.')
   }
   if (parsed.protocol === 'https:') return parsed
-  if (parsed.protocol === 'http:' && (LOCAL_HOSTS.has(parsed.hostname) || dangerouslyAllowInsecureUrls)) return parsed
+  if (parsed.protocol === 'http:' && (isLoopbackHost(parsed.hostname) || dangerouslyAllowInsecureUrls)) return parsed
   throw new TransferError(
     'INSECURE_URL',
     `Refusing a presigned URL to ${parsed.protocol}//${parsed.host}: only https is allowed outside localhost (set dangerouslyAllowInsecureUrls to override).`,

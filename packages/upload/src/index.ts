@@ -3,7 +3,7 @@
  * presigned URLs, from a Worker pool; resumable, pausable, cancellable.
  * @packageDocumentation
  */
-export { upload, discardUpload, type UploadOptions, type UploadProgress, type UploadResult, type UploadTask } from './upload.js'
+export { upload, discardUpload, UPLOAD_STATE_TTL_MS, type UploadOptions, type UploadProgress, type UploadResult, type UploadTask } from './upload.js'
 export { installErrorTransport } from './error-transport.js'
 export { httpSigner, type Signer, type SharingSigner, type CopyRange, type ListedObject, type HttpSignerOptions, type PartInfo, type ObjectInfo } from './signer.js'
 export { reencryptObject, type ReencryptOptions } from './reencrypt.js'

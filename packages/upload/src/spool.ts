@@ -10,6 +10,7 @@
 /** The slice of `FileSystemSyncAccessHandle` used here (its types are only in the Worker lib). */
 interface SyncAccessHandle {
   write(buffer: Uint8Array, options?: { at?: number }): number
+  getSize(): number
   truncate(size: number): void
   flush(): void
   close(): void
@@ -62,6 +63,14 @@ export async function openSpoolFile(): Promise<SpoolFile | null> {
       return null
     }
     const access = await handle.createSyncAccessHandle()
+    // Chromium before 108 (within docs/ENGINES.md's floor) has the first draft of this API, whose
+    // methods return promises: write() would not say how much it wrote. Such a handle is closed
+    // and the part sent from memory.
+    if (typeof access.getSize() !== 'number') {
+      await Promise.resolve(access.close())
+      await folder.removeEntry(name)
+      return null
+    }
     let open = true
     const close = (): void => {
       if (open) access.close()

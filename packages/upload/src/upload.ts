@@ -49,7 +49,8 @@ export interface UploadOptions {
   /**
    * Start over even if an unfinished upload with this `resumeKey` exists: it is aborted on the
    * store and forgotten, and this one gets a fresh data key. Default false: resume it, if this
-   * call asks for the same object (else RESUME_MISMATCH).
+   * call asks for the same object (else RESUME_MISMATCH) and it is less than 7 days old
+   * ({@link UPLOAD_STATE_TTL_MS}; an older one starts over).
    */
   readonly restart?: boolean
   /** Where resumable state lives; default the `bucketseal-uploads` IndexedDB database. */
@@ -81,6 +82,13 @@ export interface UploadTask {
   /** Cancels: aborts the multipart upload on the store and forgets its state. */
   cancel(): Promise<void>
   readonly paused: boolean
+}
+
+/** How long an unfinished upload can be resumed: 7 days, as the README's lifecycle rule. */
+export const UPLOAD_STATE_TTL_MS = 7 * 24 * 60 * 60 * 1000
+
+function isExpired(state: UploadState): boolean {
+  return Date.now() - state.createdAt > UPLOAD_STATE_TTL_MS
 }
 
 function randomKey(): string {
@@ -180,7 +188,10 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
           partSize: 0,
         }
         let state = await loadState(resumeKey, store)
-        if (state !== undefined && options.restart === true) {
+        // An upload not resumed within the state's lifetime starts over: the key and digests it
+        // keeps on the device should not outlive their use (and the store's lifecycle rule, as the
+        // README suggests, removes the parts after the same time).
+        if (state !== undefined && (options.restart === true || isExpired(state))) {
           await options.signer.abort(state.objectKey, state.uploadId).catch(() => undefined)
           await deleteState(resumeKey, store, state.uploadId)
           state = undefined

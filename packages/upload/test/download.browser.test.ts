@@ -171,6 +171,16 @@ describe('download from Ceph RGW', () => {
     expect((await s3.proxyStats()).faults).toBe(3)
   })
 
+  it('a redirect from the store is refused (never followed with the signed headers)', async () => {
+    const object = await openRemote(key, { signer, keys: kek })
+    await s3.resetProxyStats()
+    const before = await s3.redirectsFollowed()
+    await s3.setFaults([{ method: 'GET', action: 'redirect' }])
+    await expect(downloadRange(object, 0, 1000, { signer, keys: kek, retries: 0 })).rejects.toMatchObject({ code: 'NETWORK', message: expect.stringContaining('redirect') })
+    expect((await s3.proxyStats()).faults).toBe(1)
+    expect(await s3.redirectsFollowed()).toBe(before)
+  })
+
   it('a store that ignores Range: a small ranged read still gets exactly its bytes', async () => {
     const object = await openRemote(key, { signer, keys: kek })
     await s3.resetProxyStats()

@@ -2,9 +2,9 @@
 // runner that records what it would seal), no store: progress under a flood of late reports, and
 // two runners meeting on one resume key, with and without Web Locks.
 import { generateAesKwKey } from '@bucketseal/core'
-import { createStore } from 'idb-keyval'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type PartInfo, type Runner, type Signer, TransferError, type UploadProgress, pendingUploads, upload } from '../src/index.js'
+import { createStore, entries } from 'idb-keyval'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { type PartInfo, type Runner, type Signer, TransferError, UPLOAD_STATE_TTL_MS, type UploadProgress, pendingUploads, upload } from '../src/index.js'
 import { digestPart } from '../src/seal-part.js'
 import { bytes } from './s3.js'
 
@@ -126,6 +126,46 @@ describe('progress', () => {
     const last = reports.at(-1)
     expect(last?.bytesUploaded).toBe(result.size)
     expect(last?.partsDone).toBe(7)
+  })
+})
+
+describe('state at rest', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('an upload not resumed within its lifetime starts over under a fresh key, aborting the old one', async () => {
+    const log: Sealed[] = []
+    const signer = memorySigner()
+    const s = store()
+    const f = new File([bytes(3 * PART, 4)], 'old.bin', { lastModified: 9 })
+    const crashed = upload(f, { signer, recipients: [kek], partSize: PART, store: s, runner: fakeRunner(log, { failFrom: 2 }), retries: 0 })
+    await expect(crashed.done).rejects.toMatchObject({ code: 'NETWORK' })
+    const [pending] = await pendingUploads(s)
+    expect(pending?.partsDone).toBe(1)
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.now() + UPLOAD_STATE_TTL_MS + 1000)
+    const result = await upload(f, { signer, recipients: [kek], partSize: PART, store: s, runner: fakeRunner(log) }).done
+    expect(result.partsSent).toBe(3)
+    // Two objects' nonces were used (the old one and the fresh one), and the old upload is gone.
+    expect(new Set(log.map((l) => l.nonces)).size).toBe(2)
+    await expect(signer.listParts(result.objectKey, 'upload-1')).rejects.toMatchObject({ status: 404 })
+    expect(await pendingUploads(s)).toEqual([])
+  })
+
+  it('the saved state holds an encrypt-only key and no plaintext digest', async () => {
+    const signer = memorySigner()
+    const s = store()
+    const data = bytes(2 * PART, 5)
+    const crashed = upload(new File([data], 'rest.bin'), { signer, recipients: [kek], partSize: PART, store: s, runner: fakeRunner([], { failFrom: 2 }), retries: 0 })
+    await expect(crashed.done).rejects.toMatchObject({ code: 'NETWORK' })
+    const all = await entries<string, { key: { key: CryptoKey }; digests: Record<string, string> }>(s)
+    expect(all).toHaveLength(1)
+    const saved = all[0]?.[1]
+    if (saved === undefined) throw new Error('no saved state')
+    expect(saved.key.key.usages).toEqual(['encrypt'])
+    expect(saved.key.key.extractable).toBe(false)
+    expect(Object.values(saved.digests)).not.toContain(await plainDigest(new Blob([data]), PART, 1))
   })
 })
 

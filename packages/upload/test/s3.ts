@@ -11,6 +11,7 @@ declare module 'vitest/browser' {
     proxyStats(): Promise<ProxyStats>
     resetProxyStats(): Promise<void>
     proxyPutDigests(): Promise<readonly PutDigest[]>
+    redirectsFollowed(): Promise<number>
     pendingMultipartUploads(prefix: string): Promise<number>
     flipStoredByte(key: string, offset: number): Promise<void>
     truncateStored(key: string, length: number): Promise<void>

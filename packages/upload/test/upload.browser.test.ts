@@ -127,6 +127,18 @@ describe('upload to Ceph RGW', () => {
     await expectFaults(2)
   })
 
+  it('a redirect from the store is refused: the part is not taken as sent', async () => {
+    await s3.setFaults([{ method: 'PUT', match: 'partNumber=1', action: 'redirect' }])
+    const task = upload(file(bytes(PART + 1, 20)), { signer, recipients: [kek], objectKey: testKey('redirect'), partSize: PART, store: store(), retries: 0, concurrency: 1 })
+    const error: unknown = await task.done.catch((e: unknown) => e)
+    // XHR follows redirects by itself: the answer from elsewhere is refused (or the browser refuses
+    // the redirect of a CORS request outright); either way no ETag from another server is used.
+    expect(error).toBeInstanceOf(TransferError)
+    expect(error).toMatchObject({ code: expect.stringMatching(/^(REQUEST_REJECTED|NETWORK)$/) })
+    if ((await s3.redirectsFollowed()) > 0) expect(error).toMatchObject({ code: 'REQUEST_REJECTED', message: expect.stringContaining('redirect') })
+    await expectFaults(1)
+  })
+
   it('errors persisting past the retries end in a clear NETWORK error, not a hang', async () => {
     await s3.setFaults([{ method: 'PUT', match: 'partNumber=1', action: 'status-500', times: 10 }])
     const task = upload(file(bytes(PART + 1, 8)), { signer, recipients: [kek], objectKey: testKey('net'), partSize: PART, store: store(), retries: 2 })
