@@ -130,6 +130,15 @@ export function rsaIdentity(privateKey: CryptoKey, publicKey?: CryptoKey): Ident
       const dek = new Uint8Array(
         await crypto.subtle.decrypt({ name: 'RSA-OAEP', label: buf(OAEP_LABEL) }, privateKey, buf(body.subarray(KEY_ID_LENGTH))),
       )
+      // WebKitGTK's RSA-OAEP decrypt drops the message's leading zero bytes (about one data key in
+      // 256 starts with 0x00). OAEP has checked the padding already and the key commitment checks
+      // the result, so restoring the zeros is safe; anything else of the wrong length is not ours.
+      if (dek.length < DEK_LENGTH && dek.length >= DEK_LENGTH - 4) {
+        const padded = new Uint8Array(DEK_LENGTH)
+        padded.set(dek, DEK_LENGTH - dek.length)
+        dek.fill(0)
+        return padded
+      }
       return dek.length === DEK_LENGTH ? dek : null
     } catch {
       return null
