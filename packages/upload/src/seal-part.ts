@@ -60,7 +60,7 @@ async function readPart(file: Blob, plan: PartPlan, number: number): Promise<Uin
  * each sealed chunk) to `write` with its offset in the part, as soon as it is sealed. Returns the
  * part's digest: SHA-256 (hex) of its chunks' GCM tags, in order.
  *
- * Why the tags identify the plaintext (docs/FORMAT.md, "Resuming uploads"): under one content key
+ * Why the tags identify the plaintext (docs/SECURITY.md §5): under one content key
  * and one nonce, AES-GCM is a function of the plaintext, so the same bytes always give the same
  * tags. Two different chunks under the same key and nonce give the same tag only if they collide in
  * GHASH under a hash key nobody outside the content key knows: probability at most ⌈ℓ/16⌉ / 2¹²⁸
