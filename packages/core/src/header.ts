@@ -3,7 +3,7 @@
  * The layout is specified in docs/FORMAT.md; keep the two in step.
  */
 import { abytes, concat } from './bytes.js'
-import { BadHeaderError, TruncatedError, UnsupportedVersionError } from './errors.js'
+import { BadHeaderError, TamperedError, TruncatedError, UnsupportedVersionError } from './errors.js'
 
 /** "BKSL": the first four bytes of every Bucketseal object. */
 export const MAGIC = new Uint8Array([0x42, 0x4b, 0x53, 0x4c])
@@ -16,6 +16,19 @@ export const PREAMBLE_LENGTH = 60
 /** Bytes needed to learn a header's total length: preamble, commitment, header length. */
 export const HEADER_PREFIX_LENGTH = 96
 const FIXED_LENGTH = 100 // preamble + commitment + header length + metadata length
+/** The shortest header: the fixed fields, no metadata, a count and one entry with an empty body. */
+export const MIN_HEADER_LENGTH = FIXED_LENGTH + 2 + 3
+/**
+ * Flags (header bytes 6 and 7, a uint16 that was "reserved, zero" before it): bit 0 says the header
+ * carries sealed metadata. The preamble is bound into the key derivation, so the flag cannot be
+ * cleared without changing the content key, and sealed metadata cannot be stripped (metadataLength
+ * set to 0) without the reader noticing. Headers written before the flag have 0 here; a reader keeps
+ * reading them (their metadata, if any, is simply not protected against stripping).
+ */
+export const FLAG_SEALED_METADATA = 0x0001
+const KNOWN_FLAGS = FLAG_SEALED_METADATA
+/** Shortest sealed metadata: `{}` (2 bytes) and its tag. */
+export const MIN_SEALED_METADATA_LENGTH = 2 + 16
 
 export const SALT_LENGTH = 32
 export const NONCE_PREFIX_LENGTH = 7
@@ -40,6 +53,8 @@ export interface Stanza {
 
 /** Every field of a header, as written by the encryptor. */
 export interface HeaderFields {
+  /** Header flags ({@link FLAG_SEALED_METADATA}); 0 in headers written before flags existed. */
+  readonly flags: number
   readonly chunkSize: number
   /** Plaintext length in bytes, or `null` when the writer did not know it (streaming). */
   readonly plaintextLength: number | null
@@ -61,12 +76,13 @@ export interface Header extends HeaderFields {
 }
 
 /** The preamble bytes for the given fixed fields. Both encoder and key derivation use this. */
-export function encodePreamble(fields: Pick<HeaderFields, 'chunkSize' | 'plaintextLength' | 'salt' | 'noncePrefix'>): Uint8Array {
+export function encodePreamble(fields: Pick<HeaderFields, 'flags' | 'chunkSize' | 'plaintextLength' | 'salt' | 'noncePrefix'>): Uint8Array {
   const out = new Uint8Array(PREAMBLE_LENGTH)
   const view = new DataView(out.buffer)
   out.set(MAGIC, 0)
   out[4] = VERSION
   out[5] = SUITE
+  view.setUint16(6, fields.flags)
   view.setUint32(8, fields.chunkSize)
   view.setBigUint64(12, fields.plaintextLength === null ? UNKNOWN_LENGTH : BigInt(fields.plaintextLength))
   out.set(fields.salt, 20)
@@ -117,7 +133,7 @@ export function parseStanzas(bytes: Uint8Array): Stanza[] {
 }
 
 /** The fixed fields of a header, parsed from its preamble (the first {@link PREAMBLE_LENGTH} bytes). */
-export type Preamble = Pick<Header, 'version' | 'suite' | 'preamble' | 'chunkSize' | 'plaintextLength' | 'salt' | 'noncePrefix'>
+export type Preamble = Pick<Header, 'version' | 'suite' | 'flags' | 'preamble' | 'chunkSize' | 'plaintextLength' | 'salt' | 'noncePrefix'>
 
 /**
  * Parses and checks the preamble at the start of `bytes`.
@@ -128,8 +144,9 @@ export function parsePreamble(bytes: Uint8Array): Preamble {
   checkMagic(bytes)
   if (bytes.length < PREAMBLE_LENGTH) throw new TruncatedError(`The object ends inside its header (${bytes.length} bytes).`)
   const view = new DataView(bytes.buffer, bytes.byteOffset, PREAMBLE_LENGTH)
-  if (view.getUint16(6) !== 0 || view.getUint8(59) !== 0) {
-    throw new BadHeaderError('Reserved header bytes are not zero.')
+  const flags = view.getUint16(6)
+  if ((flags & ~KNOWN_FLAGS) !== 0 || view.getUint8(59) !== 0) {
+    throw new BadHeaderError('Unknown header flags, or reserved header bytes that are not zero.')
   }
   const chunkSize = view.getUint32(8)
   if (!isValidChunkSize(chunkSize)) {
@@ -146,6 +163,7 @@ export function parsePreamble(bytes: Uint8Array): Preamble {
   return {
     version: VERSION,
     suite: SUITE,
+    flags,
     preamble: bytes.slice(0, PREAMBLE_LENGTH),
     chunkSize,
     plaintextLength,
@@ -169,7 +187,7 @@ export function readHeaderLength(bytes: Uint8Array): number {
     throw new TruncatedError(`The object ends inside its header (${bytes.length} bytes).`)
   }
   const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(92)
-  if (length < FIXED_LENGTH + 2 || length > MAX_HEADER_LENGTH) {
+  if (length < MIN_HEADER_LENGTH || length > MAX_HEADER_LENGTH) {
     throw new BadHeaderError(`The header length field (${length}) is out of range.`)
   }
   return length
@@ -182,22 +200,35 @@ export function readHeaderLength(bytes: Uint8Array): number {
  * @throws {BadHeaderError} | {UnsupportedVersionError} | {TruncatedError}
  */
 export function parseHeader(bytes: Uint8Array): Header {
+  // The order of the checks is FORMAT.md §2's ("Reading a header"): the first that fails decides
+  // the error, so two readers agree on every malformed input, cut short or not.
+  abytes(bytes, 'bytes')
+  checkMagic(bytes)
+  if (bytes.length < HEADER_PREFIX_LENGTH) {
+    throw new TruncatedError(`The object ends inside its header (${bytes.length} bytes).`)
+  }
+  const fixed = parsePreamble(bytes)
   const length = readHeaderLength(bytes)
   if (bytes.length < length) {
     throw new TruncatedError(`The object ends inside its header (${bytes.length} of ${length} bytes).`)
   }
-  const fixed = parsePreamble(bytes)
   const metadataLength = new DataView(bytes.buffer, bytes.byteOffset, length).getUint32(96)
-  if (metadataLength !== 0 && (metadataLength < TAG_LENGTH || metadataLength > MAX_SEALED_METADATA_LENGTH)) {
+  if (metadataLength !== 0 && (metadataLength < MIN_SEALED_METADATA_LENGTH || metadataLength > MAX_SEALED_METADATA_LENGTH)) {
     throw new BadHeaderError(`The sealed metadata length (${metadataLength}) is out of range.`)
   }
-  if (FIXED_LENGTH + metadataLength > length) throw new BadHeaderError('The header is too short for its metadata.')
+  if (FIXED_LENGTH + metadataLength + 2 > length) throw new BadHeaderError('The header is too short for its metadata.')
+  const recipients = parseStanzas(bytes.subarray(FIXED_LENGTH + metadataLength, length))
+  if ((fixed.flags & FLAG_SEALED_METADATA) !== 0 && metadataLength === 0) {
+    // The flag is bound into the content key; only a header edited after writing has it without
+    // the metadata it announces.
+    throw new TamperedError('The header says it carries sealed metadata (the file name and type), but it has none: it was removed.')
+  }
   return {
     ...fixed,
     length,
     commitment: bytes.slice(60, 92),
     sealedMetadata: bytes.slice(FIXED_LENGTH, FIXED_LENGTH + metadataLength),
-    recipients: parseStanzas(bytes.subarray(FIXED_LENGTH + metadataLength, length)),
+    recipients,
   }
 }
 

@@ -12,7 +12,7 @@ import { equalBytes, fromBase64, fromUtf8, toBase64, toHex, utf8 } from './bytes
 import { BadHeaderError, BucketsealError, InvalidArgumentError, TamperedError } from './errors.js'
 import type { Stanza } from './header.js'
 import { KEY_ID_LENGTH } from './keys.js'
-import { type Identity, type Recipient, StanzaType } from './recipients.js'
+import { type Identity, type Recipient, StanzaType, identityFrom } from './recipients.js'
 
 /** The stanza type of KMS recipients (FORMAT.md §11). */
 export const KMS_STANZA_TYPE = StanzaType.KMS
@@ -220,6 +220,10 @@ export function kmsRecipient(client: KmsClient): Recipient {
  * than tell the user they lack the key); a blob the service cannot decrypt is tampering.
  *
  * @throws {InvalidArgumentError} a client without a valid `keyName` or `decrypt()`.
+ * Every entry for the key is tried (up to {@link MAX_KMS_TRIES}) before a failure is reported, and
+ * `openObject` goes on with the other keys it was given; the failure reported is the most specific
+ * (FORMAT.md §4, "Opening").
+ *
  * @throws {KmsError} (from `unwrap`, so from `decrypt`/`openObject`) `KMS_UNAVAILABLE` or `KMS_FAILED`.
  * @throws {TamperedError} (from `unwrap`) the service could not decrypt the entry for this key
  *   (`KMS_INVALID_CIPHERTEXT`), or decrypted it to something that is not a 32-byte data key.
@@ -232,41 +236,50 @@ export function kmsIdentity(client: KmsClient): Identity {
   checkClient(client, 'decrypt')
   const keyName = client.keyName
   const name = checkKeyName(keyName, 'client.keyName')
-  return {
-    async unwrap(stanzas) {
-      const id = await keyIdBytes(name)
-      let invalid: string | null = null
-      let tries = 0
-      for (const stanza of stanzas) {
-        const s = parseKmsStanza(stanza)
-        if (s === null || s.keyName !== keyName || !equalBytes(s.keyId, id)) continue
-        if (++tries > MAX_KMS_TRIES) {
-          // Each try is a call to the backend and the KMS (and a line in its audit log): a header
-          // with a thousand entries for one key must not make a thousand calls per open.
-          throw new BadHeaderError(
+  return identityFrom(async function* (stanzas, failures) {
+    const id = await keyIdBytes(name)
+    let tries = 0
+    for (const stanza of stanzas) {
+      const s = parseKmsStanza(stanza)
+      if (s === null || s.keyName !== keyName || !equalBytes(s.keyId, id)) continue
+      if (++tries > MAX_KMS_TRIES) {
+        // Each try is a call to the backend and the KMS (and a line in its audit log): a header
+        // with a thousand entries for one key must not make a thousand calls per open.
+        failures.record(
+          new BadHeaderError(
             `The header has more than ${MAX_KMS_TRIES} recipient entries for KMS key ${JSON.stringify(keyName)}, and none of the first ${MAX_KMS_TRIES} opened. No honest writer makes such a header; the rest were not sent to the key service.`,
-          )
-        }
-        let dek: Uint8Array
-        try {
-          dek = await client.decrypt(s.ciphertext, { ...KMS_CONTEXT })
-        } catch (error) {
-          const e = toKmsError(error, 'decrypt')
-          if (e.code === 'KMS_DENIED') return null
-          if (e.code !== 'KMS_INVALID_CIPHERTEXT') throw e
-          invalid = e.message
+          ),
+        )
+        return
+      }
+      let dek: Uint8Array
+      try {
+        dek = await client.decrypt(s.ciphertext, { ...KMS_CONTEXT })
+      } catch (error) {
+        const e = toKmsError(error, 'decrypt')
+        // A refusal is about the key, not the entry: the other entries for it would be refused too.
+        if (e.code === 'KMS_DENIED') return
+        if (e.code === 'KMS_INVALID_CIPHERTEXT') {
+          failures.record(tamperedEntry(keyName, id, e.message))
           continue
         }
-        if (dek instanceof Uint8Array && dek.length === DEK_LENGTH) return dek
-        if (dek instanceof Uint8Array) dek.fill(0)
-        invalid = `it decrypted to ${dek instanceof Uint8Array ? dek.length : 'no'} bytes, not a 32-byte data key`
+        // An outage: this key cannot be tried now (the next call would fail alike); another key may
+        // still open the object, and if none does the caller is told to retry, not that it lacks a key.
+        failures.record(e)
+        return
       }
-      if (invalid !== null) {
-        throw new TamperedError(`The recipient entry for KMS key ${JSON.stringify(keyName)} (key id ${toHex(id)}) does not unwrap: it was modified. The key service said: ${invalid}`)
+      if (dek instanceof Uint8Array && dek.length === DEK_LENGTH) {
+        yield dek
+        continue
       }
-      return null
-    },
-  }
+      if (dek instanceof Uint8Array) dek.fill(0)
+      failures.record(tamperedEntry(keyName, id, `it decrypted to ${dek instanceof Uint8Array ? dek.length : 'no'} bytes, not a 32-byte data key`))
+    }
+  })
+}
+
+function tamperedEntry(keyName: string, id: Uint8Array, said: string): TamperedError {
+  return new TamperedError(`The recipient entry for KMS key ${JSON.stringify(keyName)} (key id ${toHex(id)}) does not unwrap: it was modified. The key service said: ${said}`)
 }
 
 /** Options of {@link httpKmsClient}. */

@@ -4,6 +4,7 @@
  */
 import { fromUtf8, utf8 } from './bytes.js'
 import { BadHeaderError, InvalidArgumentError } from './errors.js'
+import { type JsonValue, jsonSafeInteger, parseStrictJson } from './json.js'
 
 /** Metadata sealed inside an object. All fields optional. */
 export interface ObjectMetadata {
@@ -47,29 +48,45 @@ function str(value: unknown, name: string): string {
   return value
 }
 
-/** Decodes metadata that authenticated under the object's key; still checked, never trusted blindly. */
+/**
+ * Decodes metadata that authenticated under the object's key. Authentic is not well-formed: a writer
+ * holding the key can seal anything, and two readers must agree on what it means, so the rules of
+ * FORMAT.md §6 are enforced and anything else is refused rather than dropped.
+ *
+ * @throws {BadHeaderError} not UTF-8, a byte order mark, not strict JSON (duplicate names, lone
+ *   surrogates), not an object, or a known member of the wrong type (`lastModified` must be written
+ *   as an integer within ±(2^53−1); `fields` must hold strings only).
+ */
 export function decodeMetadata(bytes: Uint8Array): ObjectMetadata {
-  let parsed: unknown
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    throw new BadHeaderError('The private metadata starts with a UTF-8 byte order mark, which JSON in this format never has.')
+  }
+  let parsed: JsonValue
   try {
-    parsed = JSON.parse(fromUtf8(bytes))
+    parsed = parseStrictJson(fromUtf8(bytes))
   } catch {
-    throw new BadHeaderError('The private metadata is not valid UTF-8 JSON.')
+    throw new BadHeaderError('The private metadata is not valid UTF-8 strict JSON.')
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new BadHeaderError('The private metadata is not a JSON object.')
-  }
+  if (parsed.kind !== 'object') throw new BadHeaderError('The private metadata is not a JSON object.')
   const m: { name?: string; type?: string; lastModified?: number; fields?: Record<string, string> } = {}
-  const rec = new Map(Object.entries(parsed))
-  const name = rec.get('name')
-  const type = rec.get('type')
-  const lastModified = rec.get('lastModified')
-  const fields = rec.get('fields')
-  if (typeof name === 'string') m.name = name
-  if (typeof type === 'string') m.type = type
-  if (typeof lastModified === 'number' && Number.isSafeInteger(lastModified)) m.lastModified = lastModified
-  if (typeof fields === 'object' && fields !== null && !Array.isArray(fields)) {
+  const bad = (member: string, want: string): never => {
+    throw new BadHeaderError(`The private metadata member "${member}" is not ${want}.`)
+  }
+  const name = parsed.members.get('name')
+  const type = parsed.members.get('type')
+  const lastModified = parsed.members.get('lastModified')
+  const fields = parsed.members.get('fields')
+  if (name !== undefined) m.name = name.kind === 'string' ? name.value : bad('name', 'a string')
+  if (type !== undefined) m.type = type.kind === 'string' ? type.value : bad('type', 'a string')
+  if (lastModified !== undefined) m.lastModified = jsonSafeInteger(lastModified) ?? bad('lastModified', 'an integer within ±(2^53−1)')
+  if (fields !== undefined) {
+    if (fields.kind !== 'object') return bad('fields', 'an object')
     const f: Record<string, string> = {}
-    for (const [k, v] of Object.entries(fields)) if (typeof v === 'string') f[k] = v
+    for (const [k, v] of fields.members) {
+      const value = v.kind === 'string' ? v.value : bad(`fields.${k}`, 'a string')
+      // defineProperty, not assignment: a field named "__proto__" must stay a field.
+      Object.defineProperty(f, k, { value, enumerable: true, writable: true, configurable: true })
+    }
     m.fields = f
   }
   return m

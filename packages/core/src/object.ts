@@ -4,9 +4,10 @@
  */
 import { equalBytes, randomBytes } from './bytes.js'
 import { type ObjectKey, openMetadataBytes, sealMetadataBytes } from './chunk.js'
-import { BucketsealError, CommitmentMismatchError, InvalidArgumentError, WrongKeyError } from './errors.js'
+import { CommitmentMismatchError, InvalidArgumentError, WrongKeyError } from './errors.js'
 import {
   type Header,
+  FLAG_SEALED_METADATA,
   MAX_RECIPIENTS,
   NONCE_PREFIX_LENGTH,
   SALT_LENGTH,
@@ -16,7 +17,7 @@ import {
 } from './header.js'
 import { deriveKeys } from './kdf.js'
 import { type ObjectMetadata, decodeMetadata, encodeMetadata } from './metadata.js'
-import { type IdentityInput, type RecipientInput, StanzaType, generateDek, stanzaKeyId, toIdentity, toRecipient } from './recipients.js'
+import { Failures, type IdentityInput, type RecipientInput, StanzaType, candidatesOf, generateDek, stanzaKeyId, toIdentity, toRecipient } from './recipients.js'
 import { chunkCount } from './size.js'
 
 /**
@@ -78,12 +79,14 @@ export async function createObject(options: CreateObjectOptions): Promise<Create
   try {
     const salt = randomBytes(SALT_LENGTH)
     const noncePrefix = randomBytes(NONCE_PREFIX_LENGTH)
-    const preamble = encodePreamble({ chunkSize, plaintextLength, salt, noncePrefix })
+    // The flag binds the metadata's presence into the key derivation (FORMAT.md §2, flags).
+    const flags = metadata === null ? 0 : FLAG_SEALED_METADATA
+    const preamble = encodePreamble({ flags, chunkSize, plaintextLength, salt, noncePrefix })
     const { contentKey, commitment } = await deriveKeys(dek, salt, preamble, 'encrypt')
     const key: ObjectKey = { key: contentKey, noncePrefix, chunkSize, plaintextLength }
     const stanzas = await Promise.all(wrappers.map((r) => r.wrap(dek)))
     const sealedMetadata = metadata === null ? new Uint8Array(0) : await sealMetadataBytes(key, metadata)
-    const header = encodeHeader({ chunkSize, plaintextLength, salt, noncePrefix, commitment, sealedMetadata, recipients: stanzas })
+    const header = encodeHeader({ flags, chunkSize, plaintextLength, salt, noncePrefix, commitment, sealedMetadata, recipients: stanzas })
     return { header, key }
   } finally {
     dek.fill(0)
@@ -96,8 +99,12 @@ export async function createObject(options: CreateObjectOptions): Promise<Create
  * key and opens the private metadata.
  *
  * @param bytes the object's first bytes: at least its whole header (more is fine).
+ * Every key and every entry is tried before failing (a forged entry placed first does not stop a
+ * genuine one); when none opens, the error is the most specific seen, in FORMAT.md §4's order.
+ *
  * @throws {WrongKeyError} no key opens a recipient entry (names the key ids the object is for).
  * @throws {CommitmentMismatchError} a recipient opened to a data key the header does not commit to.
+ * @throws {KmsError} a key service could not answer for an entry (`KMS_UNAVAILABLE`, `KMS_FAILED`).
  * @throws {BadHeaderError} | {UnsupportedVersionError} | {TruncatedError} | {TamperedError}
  * @example
  * const { key, metadata } = await openObject(firstBytes, keyPair)
@@ -135,24 +142,28 @@ export async function withDataKey<T>(
   // the key ids the object needs, which is what an app must tell its user.
   const list = Array.isArray(keys) ? keys : [keys]
   const identities = list.map(toIdentity)
-  let mismatch: BucketsealError | null = null
+  // FORMAT.md §4, "Opening": every key given and every entry for it is tried before failing, so a
+  // forged or damaged entry placed first cannot hide a genuine one; what is reported when nothing
+  // opens is the most specific failure seen.
+  const failures = new Failures()
   for (const identity of identities) {
-    const dek = await identity.unwrap(header.recipients)
-    if (dek === null) continue
-    try {
-      const { contentKey, commitment } = await deriveKeys(dek, header.salt, header.preamble, 'decrypt')
-      if (!equalBytes(commitment, header.commitment)) {
-        // Another key may still open an honest entry; report the mismatch only if none does.
-        mismatch = new CommitmentMismatchError()
-        continue
+    for await (const dek of candidatesOf(identity)(header.recipients, failures)) {
+      try {
+        const { contentKey, commitment } = await deriveKeys(dek, header.salt, header.preamble, 'decrypt')
+        if (!equalBytes(commitment, header.commitment)) {
+          failures.record(new CommitmentMismatchError())
+          continue
+        }
+        return await use(dek, contentKey)
+      } finally {
+        dek.fill(0)
       }
-      return await use(dek, contentKey)
-    } finally {
-      dek.fill(0)
     }
   }
-  if (mismatch !== null) throw mismatch
-  const ids = header.recipients.map(stanzaKeyId).filter((id): id is string => id !== null)
+  const worst = failures.worst
+  if (worst !== null) throw worst
+  // Labels, not proof: every entry's key id, once each, in header order (FORMAT.md §4, "Wrong key").
+  const ids = [...new Set(header.recipients.map(stanzaKeyId).filter((id): id is string => id !== null))]
   const passphrases = header.recipients.filter((s) => s.type === StanzaType.PASSPHRASE).length
   throw new WrongKeyError(ids, passphrases > 0 ? `It also has ${passphrases} passphrase recipient(s).` : undefined)
 }

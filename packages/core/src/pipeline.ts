@@ -172,6 +172,9 @@ export class Opener {
   async #openFull(chunk: Uint8Array): Promise<void> {
     const index = this.#index++
     if (this.#count !== null && index >= this.#count - 1) {
+      // First failure wins (FORMAT.md §5, "Reading chunks"): an earlier chunk still in flight that
+      // fails must be the error, whatever the pipeline depth.
+      await this.#queue.drain()
       throw new TamperedError(`The object has data after its final chunk (${this.#count} chunks).`, index)
     }
     return this.#queue.push(openChunk(this.#key, index, chunk, false))

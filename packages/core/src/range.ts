@@ -36,10 +36,15 @@ export async function decryptRange(key: ObjectKey, layout: Layout, start: number
     const from = (i - plan.startChunk) * unit
     jobs.push(openChunk(key, i, ciphertext.subarray(from, Math.min(from + unit, ciphertext.length)), i === count - 1))
   }
-  let chunks: Uint8Array[]
-  try {
-    chunks = await Promise.all(jobs)
-  } catch (e) {
+  // Every chunk is opened in parallel, but the error is the lowest failing index's (FORMAT.md §5,
+  // "Reading a range"): Promise.all would give whichever failed first in time.
+  const settled = await Promise.allSettled(jobs)
+  const chunks: Uint8Array[] = []
+  for (const r of settled) {
+    if (r.status === 'fulfilled') chunks.push(r.value)
+    else await onFailure(r.reason)
+  }
+  async function onFailure(e: unknown): Promise<never> {
     // Without a recorded length, the last chunk is known only from the object's size. If the chunk
     // taken as last opens as an ordinary chunk, the object was cut at a chunk boundary.
     if (e instanceof TamperedError && e.chunkIndex === count - 1 && key.plaintextLength === null) {

@@ -4,7 +4,7 @@
  * extension points, as in age: a new kind (a KMS, say) implements them with a new stanza type.
  */
 import { buf, equalBytes, fromHex, randomBytes, toHex, utf8 } from './bytes.js'
-import { BadHeaderError, InvalidArgumentError, TamperedError } from './errors.js'
+import { BadHeaderError, BucketsealError, InvalidArgumentError, TamperedError } from './errors.js'
 import type { Stanza } from './header.js'
 import { KEY_ID_LENGTH, aesKwKeyId, checkAesKwKey, checkRsaKey, rsaKeyId, rsaModulusLength } from './keys.js'
 
@@ -29,6 +29,94 @@ export interface Recipient {
 /** Something that can open an object: returns the data key, or `null` when no stanza is for it. */
 export interface Identity {
   unwrap(stanzas: readonly Stanza[]): Promise<Uint8Array | null>
+}
+
+/**
+ * Why entries did not open, kept while a reader goes on trying (FORMAT.md §4, "Opening"): every
+ * entry and every key is tried before failing, and then the most specific failure is reported.
+ * Internal.
+ */
+export class Failures {
+  #worst: BucketsealError<string> | null = null
+
+  /** Keeps `error` if it ranks above what is kept; at equal rank the first one stays. */
+  record(error: BucketsealError<string>): void {
+    if (this.#worst === null || failureRank(error.code) > failureRank(this.#worst.code)) this.#worst = error
+  }
+
+  get worst(): BucketsealError<string> | null {
+    return this.#worst
+  }
+}
+
+/**
+ * The precedence of FORMAT.md §4: a header that asked for more work than a reader does (an entry
+ * was never run) first, then a key service that could not answer (an entry's outcome is unknown:
+ * retry), then a data key the commitment refuses, then an entry for the key that does not unwrap.
+ * `WRONG_KEY` is what is left when nothing was recorded.
+ */
+export function failureRank(code: string): number {
+  switch (code) {
+    case 'BAD_HEADER':
+      return 50
+    case 'KMS_UNAVAILABLE':
+    case 'KMS_FAILED':
+      return 40
+    case 'COMMITMENT_MISMATCH':
+      return 30
+    case 'TAMPERED':
+      return 20
+    default:
+      return 10
+  }
+}
+
+/**
+ * An identity's way through a header: yields every candidate data key, in header order, and
+ * records why an entry for it failed. A reader stops asking once a candidate passes the commitment.
+ * Internal: the built-in kinds have one; a custom {@link Identity} is asked once through `unwrap`.
+ */
+export type Candidates = (stanzas: readonly Stanza[], failures: Failures) => AsyncGenerator<Uint8Array, void, undefined>
+
+const CANDIDATES = new WeakMap<Identity, Candidates>()
+
+/**
+ * Builds an {@link Identity} from its candidates. Its public `unwrap` returns the first candidate
+ * (unchecked, as the interface always did) or throws the most specific failure when there is none.
+ */
+export function identityFrom(candidates: Candidates): Identity {
+  const identity: Identity = {
+    async unwrap(stanzas) {
+      const failures = new Failures()
+      for await (const dek of candidates(stanzas, failures)) return dek
+      const worst = failures.worst
+      if (worst !== null) throw worst
+      return null
+    },
+  }
+  CANDIDATES.set(identity, candidates)
+  return identity
+}
+
+/** The candidates of any identity: its own for the built-in kinds, one `unwrap` call otherwise. */
+export function candidatesOf(identity: Identity): Candidates {
+  return (
+    CANDIDATES.get(identity) ??
+    async function* (stanzas, failures) {
+      let dek: Uint8Array | null
+      try {
+        dek = await identity.unwrap(stanzas)
+      } catch (error) {
+        // A typed failure of a custom kind ranks like ours; anything else is a bug, not an object's fault.
+        if (error instanceof BucketsealError) {
+          failures.record(error)
+          return
+        }
+        throw error
+      }
+      if (dek !== null) yield dek
+    }
+  )
 }
 
 /** A passphrase, used as a recipient (to encrypt) or an identity (to decrypt). */
@@ -90,9 +178,13 @@ function isKeyPair(value: unknown): value is CryptoKeyPair {
   return typeof value === 'object' && value !== null && 'privateKey' in value && 'publicKey' in value
 }
 
-/** The key id (hex) named by a stanza, for the kinds that carry one. */
+/**
+ * The key id (hex) a stanza is labelled with: the first 16 bytes of an RSA, AES-KW or KMS entry's
+ * body, whether or not the rest is well-formed (it is a label, FORMAT.md §4). `null` for other kinds
+ * and for bodies shorter than 16 bytes.
+ */
 export function stanzaKeyId(stanza: Stanza): string | null {
-  if (KEYED_TYPES.has(stanza.type) && stanza.body.length > KEY_ID_LENGTH) {
+  if (KEYED_TYPES.has(stanza.type) && stanza.body.length >= KEY_ID_LENGTH) {
     return toHex(stanza.body.subarray(0, KEY_ID_LENGTH))
   }
   return null
@@ -119,6 +211,13 @@ export function rsaRecipient(publicKey: CryptoKey): Recipient {
 /**
  * An RSA-OAEP private key as an identity. With the public key, it opens the stanza carrying its key
  * id; with the private key alone (its key id cannot be computed) it tries every RSA stanza of its size.
+ * Every entry is tried (FORMAT.md §4, "Opening"); `openObject` checks each against the commitment.
+ *
+ * @throws {InvalidArgumentError} not an RSA-OAEP SHA-256 private key with the "decrypt" usage.
+ * @throws {TamperedError} (from `unwrap`) no entry opened and one with this key id has the wrong
+ *   length or does not decrypt.
+ * @example
+ * const plain = await decrypt(sealed, rsaIdentity(pair.privateKey, pair.publicKey))
  */
 export function rsaIdentity(privateKey: CryptoKey, publicKey?: CryptoKey): Identity {
   checkRsaKey(privateKey, 'private')
@@ -144,26 +243,31 @@ export function rsaIdentity(privateKey: CryptoKey, publicKey?: CryptoKey): Ident
       return null
     }
   }
-  return {
-    async unwrap(stanzas) {
-      const candidates = stanzas.filter((s) => s.type === StanzaType.RSA_OAEP_256 && s.body.length === KEY_ID_LENGTH + wrappedLength)
-      if (publicKey === undefined) {
-        for (const s of candidates) {
-          const dek = await open(s.body)
-          if (dek !== null) return dek
-        }
-        return null
-      }
-      const id = fromHex(await rsaKeyId(publicKey))
-      for (const s of candidates) {
-        if (!equalBytes(s.body.subarray(0, KEY_ID_LENGTH), id)) continue
+  const tampered = (id: Uint8Array, why: string): TamperedError =>
+    new TamperedError(`The recipient entry for key id ${toHex(id)} ${why}: it was modified.`)
+  return identityFrom(async function* (stanzas, failures) {
+    if (publicKey === undefined) {
+      // Without the public key the key id is unknown: every entry of this key's size may be ours,
+      // and one that does not decrypt is someone else's, not a modified one.
+      for (const s of stanzas) {
+        if (s.type !== StanzaType.RSA_OAEP_256 || s.body.length !== KEY_ID_LENGTH + wrappedLength) continue
         const dek = await open(s.body)
-        if (dek === null) throw new TamperedError(`The recipient entry for key id ${toHex(id)} does not unwrap: it was modified.`)
-        return dek
+        if (dek !== null) yield dek
       }
-      return null
-    },
-  }
+      return
+    }
+    const id = fromHex(await rsaKeyId(publicKey))
+    for (const s of stanzas) {
+      if (s.type !== StanzaType.RSA_OAEP_256 || s.body.length < KEY_ID_LENGTH || !equalBytes(s.body.subarray(0, KEY_ID_LENGTH), id)) continue
+      if (s.body.length !== KEY_ID_LENGTH + wrappedLength) {
+        failures.record(tampered(id, `has ${s.body.length - KEY_ID_LENGTH} bytes of wrapped key, not ${wrappedLength}`))
+        continue
+      }
+      const dek = await open(s.body)
+      if (dek === null) failures.record(tampered(id, 'does not unwrap'))
+      else yield dek
+    }
+  })
 }
 
 // ---- AES-KW ----
@@ -200,22 +304,27 @@ export function aesKwRecipient(kek: CryptoKey): Recipient {
   }
 }
 
-/** A 256-bit AES-KW key as an identity: opens the stanza carrying its key id. */
+/**
+ * A 256-bit AES-KW key as an identity: opens the stanzas carrying its key id, every one of them
+ * (FORMAT.md §4, "Opening").
+ *
+ * @throws {InvalidArgumentError} not a 256-bit AES-KW key with both wrap usages.
+ * @throws {TamperedError} (from `unwrap`) no entry opened and one with this key id has the wrong
+ *   length or fails AES-KW's integrity check.
+ * @example
+ * const plain = await decrypt(sealed, aesKwIdentity(kek))
+ */
 export function aesKwIdentity(kek: CryptoKey): Identity {
   checkAesKwKey(kek)
-  return {
-    async unwrap(stanzas) {
-      const id = fromHex(await aesKwKeyId(kek))
-      for (const s of stanzas) {
-        if (s.type !== StanzaType.AES_KW_256 || s.body.length !== KEY_ID_LENGTH + WRAPPED_DEK_LENGTH) continue
-        if (!equalBytes(s.body.subarray(0, KEY_ID_LENGTH), id)) continue
-        const dek = await kwUnwrap(kek, s.body.subarray(KEY_ID_LENGTH))
-        if (dek === null) throw new TamperedError(`The recipient entry for key id ${toHex(id)} does not unwrap: it was modified.`)
-        return dek
-      }
-      return null
-    },
-  }
+  return identityFrom(async function* (stanzas, failures) {
+    const id = fromHex(await aesKwKeyId(kek))
+    for (const s of stanzas) {
+      if (s.type !== StanzaType.AES_KW_256 || s.body.length < KEY_ID_LENGTH || !equalBytes(s.body.subarray(0, KEY_ID_LENGTH), id)) continue
+      const dek = s.body.length === KEY_ID_LENGTH + WRAPPED_DEK_LENGTH ? await kwUnwrap(kek, s.body.subarray(KEY_ID_LENGTH)) : null
+      if (dek === null) failures.record(new TamperedError(`The recipient entry for key id ${toHex(id)} does not unwrap: it was modified.`))
+      else yield dek
+    }
+  })
 }
 
 // ---- Passphrase (PBKDF2-SHA-256, then AES-KW) ----
@@ -271,36 +380,36 @@ export function passphraseRecipient(p: Passphrase): Recipient {
  */
 export function passphraseIdentity(p: Passphrase): Identity {
   checkPassphrase(p)
-  return {
-    async unwrap(stanzas) {
-      let tries = 0
-      let work = 0
-      // Why an entry was not run; reported only if no entry opens, so a hostile extra entry cannot
-      // hide an honest one that comes first.
-      let refused: string | null = null
-      for (const s of stanzas) {
-        if (s.type !== StanzaType.PASSPHRASE || s.body.length !== PBKDF2_SALT_LENGTH + 4 + WRAPPED_DEK_LENGTH) continue
-        const iterations = new DataView(s.body.buffer, s.body.byteOffset, s.body.length).getUint32(PBKDF2_SALT_LENGTH)
-        // Too few is cheap to run but not worth it: no writer of this format produces it.
-        if (iterations < MIN_PBKDF2_ITERATIONS) continue
-        if (iterations > MAX_PBKDF2_ITERATIONS) {
-          refused ??= `a passphrase entry asks for ${iterations} PBKDF2 iterations, more than the ${MAX_PBKDF2_ITERATIONS} a reader runs`
-          continue
-        }
-        if (tries + 1 > MAX_PASSPHRASE_TRIES || work + iterations > MAX_PASSPHRASE_WORK) {
-          refused ??= `the header has more passphrase entries than a reader tries (at most ${MAX_PASSPHRASE_TRIES}, and ${MAX_PASSPHRASE_WORK} PBKDF2 iterations in all)`
-          break
-        }
-        tries++
-        work += iterations
-        const kek = await passphraseKek(p.passphrase, s.body.subarray(0, PBKDF2_SALT_LENGTH), iterations)
-        const dek = await kwUnwrap(kek, s.body.subarray(PBKDF2_SALT_LENGTH + 4))
-        if (dek !== null) return dek
+  return identityFrom(async function* (stanzas, failures) {
+    let tries = 0
+    let work = 0
+    // Why an entry was not run; it counts only if nothing opens, so a hostile extra entry cannot
+    // hide an honest one. Entries skipped or refused do not count toward the tries.
+    let refused: string | null = null
+    for (const s of stanzas) {
+      if (s.type !== StanzaType.PASSPHRASE || s.body.length !== PBKDF2_SALT_LENGTH + 4 + WRAPPED_DEK_LENGTH) continue
+      const iterations = new DataView(s.body.buffer, s.body.byteOffset, s.body.length).getUint32(PBKDF2_SALT_LENGTH)
+      // Too few is cheap to run but not worth it: no writer of this format produces it.
+      if (iterations < MIN_PBKDF2_ITERATIONS) continue
+      if (iterations > MAX_PBKDF2_ITERATIONS) {
+        refused ??= `a passphrase entry asks for ${iterations} PBKDF2 iterations, more than the ${MAX_PBKDF2_ITERATIONS} a reader runs`
+        continue
       }
-      if (refused !== null) throw new BadHeaderError(`Not opened with this passphrase: ${refused}. No honest writer makes such a header; it was refused without running it.`)
-      return null
-    },
-  }
+      if (tries + 1 > MAX_PASSPHRASE_TRIES || work + iterations > MAX_PASSPHRASE_WORK) {
+        refused ??= `the header has more passphrase entries than a reader tries (at most ${MAX_PASSPHRASE_TRIES}, and ${MAX_PASSPHRASE_WORK} PBKDF2 iterations in all)`
+        break
+      }
+      tries++
+      work += iterations
+      const kek = await passphraseKek(p.passphrase, s.body.subarray(0, PBKDF2_SALT_LENGTH), iterations)
+      // A wrong passphrase and a modified entry look the same to AES-KW: neither is recorded.
+      const dek = await kwUnwrap(kek, s.body.subarray(PBKDF2_SALT_LENGTH + 4))
+      if (dek !== null) yield dek
+    }
+    if (refused !== null) {
+      failures.record(new BadHeaderError(`Not opened with this passphrase: ${refused}. No honest writer makes such a header; it was refused without running it.`))
+    }
+  })
 }
 
 // ---- Inputs ----

@@ -55,7 +55,8 @@ export async function specOpenBackup(fileIn: Uint8Array, passphrase: string): Pr
   return { type: file[5] ?? 0, keyId: hex(file.subarray(8, 24)), iterations, createdAt: Number(pv.getBigUint64(0)), name, spki, secret: rest }
 }
 
-export async function specSealBackup(b: SpecBackup, passphrase: string): Promise<Uint8Array<ArrayBuffer>> {
+/** `fixed` gives the salt and nonce (vectors); without it they are random, as a writer draws them. */
+export async function specSealBackup(b: SpecBackup, passphrase: string, fixed?: { readonly salt: Uint8Array; readonly nonce: Uint8Array }): Promise<Uint8Array<ArrayBuffer>> {
   const name = new TextEncoder().encode(b.name)
   const payload = new Uint8Array(10 + name.length + (b.type === 1 ? 2 + b.spki.length : 0) + b.secret.length)
   const pv = new DataView(payload.buffer)
@@ -73,11 +74,11 @@ export async function specSealBackup(b: SpecBackup, passphrase: string): Promise
   header.set([0x42, 0x4b, 0x53, 0x4b, 1, b.type, 0, 0])
   header.set(unhex(b.keyId), 8)
   new DataView(header.buffer).setUint32(24, b.iterations)
-  const salt = crypto.getRandomValues(new Uint8Array(16))
+  const salt = fixed === undefined ? crypto.getRandomValues(new Uint8Array(16)) : new Uint8Array(fixed.salt)
   header.set(salt, 28)
   const { check, aead } = await specKeys(passphrase, salt, b.iterations)
   header.set(check, 44)
-  header.set(crypto.getRandomValues(new Uint8Array(12)), 60)
+  header.set(fixed === undefined ? crypto.getRandomValues(new Uint8Array(12)) : fixed.nonce, 60)
   const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: header.slice(60, 72), additionalData: header }, aead, payload))
   const file = new Uint8Array(72 + sealed.length + 16)
   file.set(header)
