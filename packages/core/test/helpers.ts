@@ -81,6 +81,24 @@ export function streamOf(bytes: Uint8Array, pieces: readonly number[] = [bytes.l
   })
 }
 
+/** A key entry of a vector file (v1.json, rules.json): the key's kind and its material. */
+export interface VectorKeyEntry {
+  readonly kind: string
+  readonly raw?: string
+  readonly pkcs8?: string
+  readonly spki?: string
+  readonly passphrase?: string
+  readonly keyName?: string
+}
+
+/** A vector's RSA-OAEP key pair, imported as a reader holds it (private key non-extractable). */
+export async function importVectorRsaPair(pkcs8: Uint8Array, spki: Uint8Array): Promise<CryptoKeyPair> {
+  const alg = { name: 'RSA-OAEP', hash: 'SHA-256' }
+  const privateKey = await crypto.subtle.importKey('pkcs8', pkcs8.slice().buffer, alg, false, ['decrypt'])
+  const publicKey = await crypto.subtle.importKey('spki', spki.slice().buffer, alg, true, ['encrypt'])
+  return { privateKey, publicKey }
+}
+
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
   let o = 0

@@ -2,19 +2,11 @@
 // independent reader of FORMAT.md) must both give the expected result for each.
 import { describe, expect, it } from 'vitest'
 import { type IdentityInput, type KmsClient, KmsError, WrongKeyError, decryptObject, importAesKwKey, kmsIdentity, metadataToHeader, openHeader, parseHeader, withRecipients } from '../src/index.js'
-import { codeOf } from './helpers.js'
+import { type VectorKeyEntry, codeOf, importVectorRsaPair } from './helpers.js'
 import { type SpecKey, SpecError, hex, specKmsDecrypt, specOpen, unb64, unhex } from './spec.js'
 import mirrorFile from './vectors/mirror.json'
 import rulesFile from './vectors/rules.json'
 
-interface KeyEntry {
-  readonly kind: string
-  readonly raw?: string
-  readonly pkcs8?: string
-  readonly spki?: string
-  readonly passphrase?: string
-  readonly keyName?: string
-}
 
 interface RuleVector {
   readonly name: string
@@ -37,7 +29,7 @@ function strings(m: Readonly<Record<string, string | undefined>>): Record<string
   return Object.fromEntries(Object.entries(m).flatMap(([k, v]) => (v === undefined ? [] : [[k, v]])))
 }
 
-const keys: Record<string, KeyEntry> = rulesFile.keys
+const keys: Record<string, VectorKeyEntry> = rulesFile.keys
 const vectors: readonly RuleVector[] = rulesFile.vectors
 const mirrorVectors: readonly MirrorVector[] = mirrorFile.vectors
 
@@ -60,10 +52,7 @@ async function libraryKey(name: string): Promise<IdentityInput> {
   const k = keys[name]
   if (k?.kind === 'aes-kw' && k.raw !== undefined) return importAesKwKey(unhex(k.raw))
   if (k?.kind === 'rsa-oaep' && k.pkcs8 !== undefined && k.spki !== undefined) {
-    const alg = { name: 'RSA-OAEP', hash: 'SHA-256' }
-    const privateKey = await crypto.subtle.importKey('pkcs8', unb64(k.pkcs8).slice().buffer, alg, false, ['decrypt'])
-    const publicKey = await crypto.subtle.importKey('spki', unb64(k.spki).slice().buffer, alg, true, ['encrypt'])
-    return { privateKey, publicKey }
+    return importVectorRsaPair(unb64(k.pkcs8), unb64(k.spki))
   }
   if (k?.kind === 'passphrase' && k.passphrase !== undefined) return { passphrase: k.passphrase }
   if (k?.kind === 'kms' && k.raw !== undefined && k.keyName !== undefined) return kmsIdentity(testKms(unhex(k.raw), k.keyName))

@@ -2,17 +2,10 @@
 // independent reading of FORMAT.md.
 import { describe, expect, it } from 'vitest'
 import { type IdentityInput, type RecipientInput, decrypt, decryptObject, encrypt, importAesKwKey, parseHeader } from '../src/index.js'
-import { codeOf } from './helpers.js'
+import { type VectorKeyEntry, codeOf, importVectorRsaPair } from './helpers.js'
 import { hex, specDecrypt, specDerive, unb64, unhex } from './spec.js'
 import file from './vectors/v1.json'
 
-interface KeyEntry {
-  readonly kind: string
-  readonly raw?: string
-  readonly pkcs8?: string
-  readonly spki?: string
-  readonly passphrase?: string
-}
 
 interface Vector {
   readonly name: string
@@ -26,7 +19,7 @@ interface Vector {
   readonly metadata?: unknown
 }
 
-const keys: Record<string, KeyEntry> = file.keys
+const keys: Record<string, VectorKeyEntry> = file.keys
 const vectors: readonly Vector[] = file.vectors
 
 async function identity(name: string): Promise<{ decryptWith: IdentityInput; encryptTo: RecipientInput }> {
@@ -37,10 +30,8 @@ async function identity(name: string): Promise<{ decryptWith: IdentityInput; enc
     return { decryptWith: kek, encryptTo: kek }
   }
   if (k.kind === 'rsa-oaep' && k.pkcs8 !== undefined && k.spki !== undefined) {
-    const alg = { name: 'RSA-OAEP', hash: 'SHA-256' }
-    const privateKey = await crypto.subtle.importKey('pkcs8', unb64(k.pkcs8).slice().buffer, alg, false, ['decrypt'])
-    const publicKey = await crypto.subtle.importKey('spki', unb64(k.spki).slice().buffer, alg, true, ['encrypt'])
-    return { decryptWith: { privateKey, publicKey }, encryptTo: publicKey }
+    const pair = await importVectorRsaPair(unb64(k.pkcs8), unb64(k.spki))
+    return { decryptWith: pair, encryptTo: pair.publicKey }
   }
   if (k.kind === 'passphrase' && k.passphrase !== undefined) return { decryptWith: { passphrase: k.passphrase }, encryptTo: { passphrase: k.passphrase } }
   throw new Error(`bad key entry ${name}`)

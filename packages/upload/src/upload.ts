@@ -179,14 +179,7 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
       // A single PUT keeps no state and draws a fresh key each time: nothing to resume or lock.
       if (planParts(file.size, chunkSize, 0, options.partSize).single) return await single(await newObject(metadata, chunkSize, true))
       return await withUploadLock(resumeKey, async () => {
-        const intent: UploadIntent = {
-          recipients: options.recipients,
-          metadata: canonicalMetadata(metadata),
-          objectKey: options.objectKey,
-          keyPrefix: options.keyPrefix,
-          chunkSize,
-          partSize: 0,
-        }
+        const sealedMetadata = canonicalMetadata(metadata)
         let state = await loadState(resumeKey, store)
         // An upload not resumed within the state's lifetime starts over: the key and digests it
         // keeps on the device should not outlive their use (and the store's lifecycle rule, as the
@@ -197,13 +190,21 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
           state = undefined
         }
         if (state !== undefined) {
-          await checkResumable(state, { size: file.size, lastModified }, { ...intent, partSize: planParts(file.size, chunkSize, state.header.length, options.partSize).partSize })
+          const intent: UploadIntent = {
+            recipients: options.recipients,
+            metadata: sealedMetadata,
+            objectKey: options.objectKey,
+            keyPrefix: options.keyPrefix,
+            chunkSize,
+            partSize: planParts(file.size, chunkSize, state.header.length, options.partSize).partSize,
+          }
+          await checkResumable(state, { size: file.size, lastModified }, intent)
           const reconciled = await reconcile(state, options.signer, store)
           if (reconciled === null) await deleteState(resumeKey, store, state.uploadId)
           else await verifyDoneParts(reconciled, (n) => job(reconciled.plan, n, reconciled.key, reconciled.header), runnerOf())
           state = reconciled ?? undefined
         }
-        if (state === undefined) state = await startMultipart(await newObject(metadata, chunkSize, false), { resumeKey, name, lastModified, metadata: intent.metadata, store })
+        if (state === undefined) state = await startMultipart(await newObject(metadata, chunkSize, false), { resumeKey, name, lastModified, metadata: sealedMetadata, store })
         active = { objectKey: state.objectKey, uploadId: state.uploadId, resumeKey, store }
         const result = await multipart(state, store)
         await deleteState(resumeKey, store, state.uploadId)
