@@ -126,8 +126,16 @@ fail() {
 launch() {
   local name="$1"
   shift
-  # fd 9 (the lock) is closed: a daemon holding it would block every later start or stop.
-  setsid "$@" </dev/null >>"$DIR/log/$name.out" 2>&1 9>&- &
+  (
+    # Every inherited descriptor above stderr is closed, not only our own lock on fd 9: a daemon
+    # that kept one would hold its lock for as long as it runs, and a caller that serialises its
+    # runs with `flock FILE scripts/test.sh` would then wait forever on its own RGW.
+    for fd in /proc/self/fd/*; do
+      fd="${fd##*/}"
+      if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec setsid "$@" </dev/null >>"$DIR/log/$name.out" 2>&1
+  ) &
   echo $! >"$DIR/pids/$name"
 }
 
