@@ -2,7 +2,8 @@
 # The one test command. Works on a fresh Debian machine that has only Node 20 + npm:
 # installs pnpm (pinned in package.json "packageManager") and Debian's chromium, firefox-esr and
 # WebKitGTK (webkit2gtk-driver, with xvfb) if missing, installs dependencies, type-checks, checks
-# the built output against the support floor (docs/ENGINES.md), then runs every Vitest project
+# the built output against the support floor (docs/ENGINES.md) and each entry's size against its
+# budget (scripts/size-budget.json), then runs every Vitest project
 # (core:node, core:chromium, core:firefox, core:webkit, e2e and consumer: the packed packages in a
 # bundled scratch app).
 set -euo pipefail
@@ -114,6 +115,9 @@ PNPM="${PNPM[*]}" node scripts/smoke-dist.mjs
 
 log "syntax of the built browser packages against the support floor (docs/ENGINES.md)"
 node scripts/check-syntax-floor.mjs
+
+log "size of every published entry against its budget (scripts/size-budget.json)"
+node scripts/check-size.mjs
 
 log "tests"
 REPORT="$ROOT/test-results/vitest.json"
