@@ -8,8 +8,10 @@ export default defineConfig({
   clearScreen: false,
   logLevel: 'warn',
   // Dependencies (comlink, idb-keyval) are plain ESM: serve them as they are. Without this, Vite
-  // pre-bundles on first sight and reloads the page halfway through, which resets uploads.
-  optimizeDeps: { noDiscovery: true, include: [] },
+  // pre-bundles on first sight and reloads the page halfway through, which resets uploads. Uppy's
+  // entries are bundled up front, as they must be (some of their dependencies, lodash's, are
+  // CommonJS): the screen's own and the one @bucketseal/uppy imports.
+  optimizeDeps: { noDiscovery: true, include: ['@uppy/core', '@uppy/core/utils', '@uppy/dashboard', '@uppy/golden-retriever'] },
   // Upload Workers are module Workers (packages/upload/src/pool.ts).
   worker: { format: 'es' },
   build: { target: 'es2022' },

@@ -1,4 +1,4 @@
-// Checks that the built browser packages (dist/ of core, keys and upload) use no JavaScript syntax
+// Checks that the built browser packages (dist/ of core, keys, upload and uppy) use no JavaScript syntax
 // beyond the support floor of docs/ENGINES.md. esbuild prints each file twice, once for the newest
 // engines and once for the floor: where the two differ, esbuild had to rewrite something (a regular
 // expression lookbehind becomes `new RegExp(...)`, a static block a function call) because an
@@ -13,7 +13,7 @@ import { transform } from 'esbuild'
 
 /** The support floor (docs/ENGINES.md), as esbuild targets. */
 export const FLOOR = ['chrome103', 'edge103', 'firefox115', 'safari16', 'ios16']
-const PACKAGES = ['core', 'keys', 'upload']
+const PACKAGES = ['core', 'keys', 'upload', 'uppy']
 
 const root = new URL('..', import.meta.url).pathname
 

@@ -4,7 +4,7 @@ import { type SharingSigner, httpSigner } from '@bucketseal/upload'
 import type { DemoConfig } from './api.js'
 import { Catalog } from './catalog.js'
 
-export type ScreenId = 'keys' | 'upload' | 'objects' | 'download'
+export type ScreenId = 'keys' | 'upload' | 'uppy' | 'objects' | 'download'
 
 export interface Screen {
   readonly id: ScreenId

@@ -1,4 +1,4 @@
-/** The demo page: four screens behind a hash router (#keys, #upload, #objects, #download?key=…). */
+/** The demo page: five screens behind a hash router (#keys, #upload, #uppy, #objects, #download?key=…). */
 import './style.css'
 import { getConfig } from './api.js'
 import { App, type Screen, type ScreenId } from './app.js'
@@ -6,6 +6,7 @@ import { downloadScreen } from './download-screen.js'
 import { keysScreen } from './keys-screen.js'
 import { objectsScreen } from './objects-screen.js'
 import { uploadScreen } from './upload-screen.js'
+import { uppyScreen } from './uppy-screen.js'
 
 const main = document.getElementById('main')
 const banner = document.getElementById('store')
@@ -15,7 +16,7 @@ async function start(): Promise<void> {
   const config = await getConfig()
   banner.textContent = `Store: ${config.store.label} (${config.store.host}), bucket "${config.store.bucket}". It receives only ciphertext.`
   const app = new App(config)
-  const screens: readonly Screen[] = [keysScreen(app), uploadScreen(app), objectsScreen(app), downloadScreen(app)]
+  const screens: readonly Screen[] = [keysScreen(app), uploadScreen(app), uppyScreen(app), objectsScreen(app), downloadScreen(app)]
   main.append(...screens.map((s) => s.element))
 
   let first = true

@@ -5,9 +5,11 @@
  */
 import { BucketsealError, TamperedError, generateAesKwKey } from '@bucketseal/core'
 import { type Runner, TransferError, type UploadTask, download, downloadRange, httpSigner, openRemote, upload, workerPool } from '@bucketseal/upload'
+import { Bucketseal, type BucketsealBody } from '@bucketseal/uppy'
+import Uppy, { type Meta } from '@uppy/core'
 import { wrap } from 'comlink'
 import type { OwnWorkerApi } from './own-worker.ts'
-import type { ConsumerApi, ErrorReport, OwnWorkerReport, RoundTripReport, RunOptions, Settled, StoredObject, TamperReport, WorkerUrls } from './protocol.ts'
+import type { ConsumerApi, ErrorReport, OwnWorkerReport, RoundTripReport, RunOptions, Settled, StoredObject, TamperReport, UppyReport, WorkerUrls } from './protocol.ts'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -228,5 +230,44 @@ async function brokenWorkerUpload({ prefix }: RunOptions): Promise<Settled<strin
   }
 }
 
-const api: ConsumerApi = { uploadRoundTrip, uploadSmall, rangeAfterTamper, ownWorkerError, brokenWorkerUpload }
+/** Scenario e: two files (one multipart) through Uppy's upload() with the Bucketseal plugin, each read back. */
+async function uppyUpload({ prefix, workers }: RunOptions): Promise<UppyReport> {
+  const runner = poolFor(workers, 2)
+  const uppy = new Uppy<Meta, BucketsealBody>().use(Bucketseal, {
+    signer,
+    recipients: [await key()],
+    keyPrefix: prefix,
+    partSize: 5 * MiB,
+    concurrency: 2,
+    ...(runner === undefined ? {} : { runner }),
+  })
+  let progressEvents = 0
+  uppy.on('upload-progress', () => progressEvents++)
+  try {
+    const data = new Map([
+      ['uppy-multipart.bin', randomBytes(6 * MiB)],
+      ['uppy-small.bin', randomBytes(KiB)],
+    ])
+    for (const [name, bytes] of data) uppy.addFile({ name, type: 'application/octet-stream', data: new Blob([bytes]) })
+    const uploaded = await settle(
+      uppy.upload().then((r) => ({ successful: r?.successful?.length ?? 0, failed: (r?.failed ?? []).map((f) => `${f.name}: ${f.error ?? ''}`) })),
+    )
+    const files: Array<UppyReport['files'][number]> = []
+    for (const [name, bytes] of data) {
+      const objectKey = uppy.getFiles().find((f) => f.name === name)?.response?.body?.key
+      const readBack = async (): Promise<{ sha256: string; length: number }> => {
+        const { stream } = await download(objectKey ?? '', { signer, keys: await key(), ...(runner === undefined ? {} : { runner }) })
+        const back = await readAll(stream)
+        return { sha256: await sha256(back), length: back.length }
+      }
+      files.push({ name, originalSha256: await sha256(bytes), downloaded: objectKey === undefined ? null : await settle(readBack()) })
+    }
+    return { progressEvents, uploaded, files }
+  } finally {
+    uppy.destroy()
+    runner?.close()
+  }
+}
+
+const api: ConsumerApi = { uploadRoundTrip, uploadSmall, rangeAfterTamper, ownWorkerError, brokenWorkerUpload, uppyUpload }
 window.consumer = api

@@ -72,6 +72,20 @@ export interface OwnWorkerReport {
   readonly rejectedWithError: boolean | null
 }
 
+/** Scenario e: files through Uppy with the @bucketseal/uppy plugin, each read back. */
+export interface UppyReport {
+  /** `upload-progress` events Uppy emitted. */
+  readonly progressEvents: number
+  /** What `uppy.upload()` gave: the files that succeeded and those that failed. */
+  readonly uploaded: Settled<{ readonly successful: number; readonly failed: readonly string[] }>
+  readonly files: ReadonlyArray<{
+    readonly name: string
+    readonly originalSha256: string
+    /** Null when the file has no object key in its response. */
+    readonly downloaded: Settled<{ readonly sha256: string; readonly length: number }> | null
+  }>
+}
+
 /** The test functions the page puts on `window.consumer`. */
 export interface ConsumerApi {
   uploadRoundTrip(options: RunOptions): Promise<RoundTripReport>
@@ -79,6 +93,7 @@ export interface ConsumerApi {
   rangeAfterTamper(options: RunOptions & { readonly objectKey: string }): Promise<TamperReport>
   ownWorkerError(options: RunOptions): Promise<OwnWorkerReport>
   brokenWorkerUpload(options: RunOptions): Promise<Settled<string>>
+  uppyUpload(options: RunOptions): Promise<UppyReport>
 }
 
 declare global {
