@@ -2,7 +2,8 @@
 /**
  * What the end-to-end tests drive: the demo server (demo/server.ts) on a free port, in front of the
  * real Ceph RGW that scripts/test.sh starts, with the fault proxy (tests/support/fault-proxy.ts)
- * between the browser and the store; and Debian's Chromium through playwright-core, one persistent
+ * between the browser and the store, and a wire recorder (wire.ts) in front of each; and a browser
+ * (driver.ts: Chromium through playwright-core, Firefox through puppeteer-core), one persistent
  * profile per "person", so a profile can be closed and a fresh one opened.
  */
 import { randomBytes } from 'node:crypto'
@@ -10,19 +11,29 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { S3Client } from '@bucketseal/server'
-import { type BrowserContext, type Page, chromium } from 'playwright-core'
+import { S3Client } from '@bucketseal/server/s3'
 import { type Demo, startDemo } from '../../demo/server.js'
 import { storeFromEnv } from '../../demo/server/store.js'
-import { chromiumArgs, chromiumPath } from '../../vite.config.js'
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js'
-import { type RecordedRequest, recordRequests } from './recorder.js'
+import { type Engine, Page, type PageDriver } from './driver.js'
+import { launchChromium } from './driver-playwright.js'
+import { launchFirefox } from './driver-puppeteer.js'
+import type { RecordedRequest } from './recorder.js'
+import { startWireRecorder } from './wire.js'
 
 /** Screenshots of each screen, kept as test artifacts (git-ignored). */
 export const SCREENSHOTS = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url))
 
 export interface Harness {
+  readonly engine: Engine
   readonly demo: Demo
+  /** The page's address, through the recorder in front of the demo server. */
+  readonly url: string
+  /**
+   * Every request the browsers sent to the demo server (`demo:/api/…`) and to the store
+   * (`store:/bucket/…`), pages and Workers alike, with headers and bodies, as they went over the wire.
+   */
+  readonly wire: readonly RecordedRequest[]
   /** Between the browser and the store: inject 503s, expired links, a missing ETag. */
   readonly proxy: FaultProxy
   /** Straight to the store, with the server's credentials: what an attacker with bucket access could do. */
@@ -38,7 +49,7 @@ export interface Harness {
  * Starts the demo against the store in `S3_*` (never skips: without a store the tests fail and say why).
  * @throws {Error} the S3 variables are missing.
  */
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(engine: Engine): Promise<Harness> {
   const store = (() => {
     try {
       return storeFromEnv(process.env)
@@ -48,21 +59,33 @@ export async function startHarness(): Promise<Harness> {
   })()
   const credentials = { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey }
   const s3 = new S3Client({ endpoint: store.endpoint, region: store.region, bucket: store.bucket, credentials })
-  const proxy = await startFaultProxy(store.endpoint, { recordBodies: true })
-  // The browser reaches the store through the proxy: presigned URLs are made for its address.
-  const prefix = `demo/e2e-${randomBytes(4).toString('hex')}/`
+  const wire: RecordedRequest[] = []
+  const proxy = await startFaultProxy(store.endpoint)
+  // The browser reaches the store through the recorder and the proxy: presigned URLs are made for
+  // the recorder's address, and both pass the Host header on unchanged.
+  const storeWire = await startWireRecorder(wire, 'store:')
+  storeWire.forwardTo(proxy.url)
+  // The page too is reached through a recorder, whose port the demo must accept in Host and Origin.
+  const pageWire = await startWireRecorder(wire, 'demo:')
+  const prefix = `demo/e2e-${engine}-${randomBytes(4).toString('hex')}/`
   const label = 'Ceph RGW (tests, through the fault proxy)'
-  const demo = await startDemo({ store: { ...store, endpoint: proxy.url, label }, port: 0, watch: false, prefix })
-  const scratch = await mkdtemp(join(tmpdir(), 'bucketseal-e2e-'))
+  const demo = await startDemo({ store: { ...store, endpoint: storeWire.url, label }, port: 0, watch: false, prefix, allowedHosts: `localhost:${pageWire.port}` })
+  pageWire.forwardTo(demo.url)
+  const scratch = await mkdtemp(join(tmpdir(), `bucketseal-e2e-${engine}-`))
   await mkdir(SCREENSHOTS, { recursive: true })
   return {
+    engine,
     demo,
+    url: `http://localhost:${pageWire.port}/`,
+    wire,
     proxy,
     s3,
     scratch,
     prefix,
     async close() {
+      await pageWire.close()
       await demo.close()
+      await storeWire.close()
       await proxy.close()
       await rm(scratch, { recursive: true, force: true })
       // The store keeps its data in RAM and is shared: leave nothing behind.
@@ -74,10 +97,8 @@ export async function startHarness(): Promise<Harness> {
 }
 
 export interface Profile {
-  readonly context: BrowserContext
   readonly page: Page
-  /** Every request this profile made, from its first page load on. */
-  readonly requests: RecordedRequest[]
+  close(): Promise<void>
 }
 
 /**
@@ -88,40 +109,47 @@ export interface Profile {
  */
 export type SaveMode = 'blob' | 'opfs'
 
-/** Opens Chromium on the profile folder `dir` (new or used), at the demo's page. */
-export async function openProfile(h: Harness, dir: string, save: SaveMode): Promise<Profile> {
-  const context = await chromium.launchPersistentContext(join(h.scratch, dir), {
-    executablePath: chromiumPath,
-    args: chromiumArgs,
-    headless: true,
-    acceptDownloads: true,
-    viewport: { width: 1100, height: 900 },
+/** Runs in every page before its own scripts: sets up the save path `mode` asks for. */
+function saveMode(mode: string): void {
+  if (mode === 'blob') {
+    Reflect.deleteProperty(window, 'showSaveFilePicker')
+    return
+  }
+  Reflect.set(window, 'showSaveFilePicker', async (options: { suggestedName?: string }) => {
+    const root = await navigator.storage.getDirectory()
+    return root.getFileHandle(options.suggestedName ?? 'download', { create: true })
   })
-  await context.addInitScript((mode) => {
-    if (mode === 'blob') {
-      Reflect.deleteProperty(window, 'showSaveFilePicker')
-      return
-    }
-    Reflect.set(window, 'showSaveFilePicker', async (options: { suggestedName?: string }) => {
-      const root = await navigator.storage.getDirectory()
-      return root.getFileHandle(options.suggestedName ?? 'download', { create: true })
-    })
-  }, save)
-  const requests = recordRequests(context)
-  const page = context.pages()[0] ?? (await context.newPage())
-  await page.goto(h.demo.url)
-  await page.waitForSelector('body[data-ready]')
-  return { context, page, requests }
+}
+
+/** Opens the harness's engine on the profile folder `dir` (new or used), at the demo's page. */
+export async function openProfile(h: Harness, dir: string, save: SaveMode): Promise<Profile> {
+  const options = {
+    profileDir: join(h.scratch, dir),
+    downloadsDir: join(h.scratch, `${dir}-downloads`),
+    viewport: { width: 1100, height: 900 },
+    initScript: { fn: saveMode, arg: save },
+  }
+  await mkdir(options.downloadsDir, { recursive: true })
+  const driver: PageDriver = h.engine === 'chromium' ? await launchChromium(options) : await launchFirefox(options)
+  const page = new Page(driver)
+  await driver.goto(h.url)
+  await page.waitForSelector('body[data-ready]', { timeout: 60_000 })
+  return { page, close: () => driver.close() }
 }
 
 /** Goes to a screen (`keys`, `upload`, `objects`, `download?key=…`) and waits for its heading. */
 export async function go(page: Page, screen: string): Promise<void> {
-  await page.evaluate((hash) => (location.hash = hash), screen)
+  await page.evaluate((hash) => {
+    location.hash = hash
+  }, screen)
   const id = screen.split('?')[0]
   await page.locator(`#${id}-heading`).waitFor({ state: 'visible' })
 }
 
-/** Saves a screenshot (the full page unless `fullPage` is false) as test-results/screenshots/<name>.png. */
+/**
+ * Saves a screenshot (the full page unless `fullPage` is false) as
+ * test-results/screenshots/<name>.png in Chromium, and <engine>-<name>.png in other engines.
+ */
 export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage })
+  await page.screenshot(join(SCREENSHOTS, `${page.engine === 'chromium' ? '' : `${page.engine}-`}${name}.png`), fullPage)
 }

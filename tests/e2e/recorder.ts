@@ -1,24 +1,14 @@
 /// <reference types="node" />
 /**
- * Every request a browser profile makes (pages and their Workers alike), with its URL, headers and
- * body, and a search through all of them for secrets in the forms they could travel in.
+ * A request as the browser sent it (recorded on the wire, wire.ts), and a search through requests
+ * for secrets in the forms they could travel in.
  */
-import type { BrowserContext } from 'playwright-core'
 
 export interface RecordedRequest {
   readonly method: string
   readonly url: string
   readonly headers: Readonly<Record<string, string>>
   readonly body: Buffer
-}
-
-/** Starts recording `context`'s requests into the returned array. */
-export function recordRequests(context: BrowserContext): RecordedRequest[] {
-  const records: RecordedRequest[] = []
-  context.on('request', (request) => {
-    records.push({ method: request.method(), url: request.url(), headers: request.headers(), body: request.postDataBuffer() ?? Buffer.alloc(0) })
-  })
-  return records
 }
 
 /** A secret and a name for it in failure messages. */

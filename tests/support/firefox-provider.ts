@@ -15,7 +15,7 @@ export const firefoxPath = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr'
  * would otherwise leave open forever, so `navigator.storage.persist()` settles (granted) as it does
  * for a user who clicks Allow. The rest keep a closed network quiet and skip first-run pages.
  */
-const PREFS: Readonly<Record<string, boolean | number | string>> = {
+export const FIREFOX_TEST_PREFS: Readonly<Record<string, boolean | number | string>> = {
   'dom.storageManager.prompt.testing': true,
   'dom.storageManager.prompt.testing.allow': true,
   'browser.shell.checkDefaultBrowser': false,
@@ -46,7 +46,7 @@ export function firefox(): BrowserProviderOption {
     name: 'firefox-process',
     browser: 'firefox',
     commandLine(url, profileDir) {
-      const lines = Object.entries(PREFS).map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});`)
+      const lines = Object.entries(FIREFOX_TEST_PREFS).map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});`)
       writeFileSync(join(profileDir, 'user.js'), `${lines.join('\n')}\n`)
       return {
         file: firefoxPath,

@@ -26,3 +26,4 @@ export {
   type SaveOptions,
   type SaveResult,
 } from './download.js'
+export { installDownloadWorker, type DownloadWorker, type DownloadWorkerOptions, type ServedDownload, type ServedFile } from './download-worker-client.js'
