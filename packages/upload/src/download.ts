@@ -27,8 +27,10 @@ import {
 import { TransferError, abortError } from './errors.js'
 import { type GetOptions, type RangeJob, getBytes } from './fetch-range.js'
 import { type Runner, defaultConcurrency, inlineRunner, workerPool } from './pool.js'
+import { RangeQueue } from './range-queue.js'
 import type { SignedRequest } from './http.js'
 import type { Signer } from './signer.js'
+import type { DownloadWorker } from './download-worker-client.js'
 
 export interface DownloadOptions {
   readonly signer: Signer
@@ -186,36 +188,25 @@ function rangeStream(object: RemoteObject, options: DownloadOptions): ReadableSt
   const sign = urlSource(options.signer, object.objectKey)
   let runner: Runner | null = null
   const ownRunner = options.runner === undefined
-  const pending: Array<{ id: string; result: Promise<Uint8Array> }> = []
-  let next = 0
-  let sequence = 0
+  // Ranges in order, every lane kept busy (range-queue.ts): at most 2 × concurrency ranges held.
+  let queue: RangeQueue | null = null
   let delivered = 0
   const closeRunner = (): void => {
-    for (const p of pending) runner?.cancel(p.id)
+    queue?.close()
+    queue = null
     if (ownRunner) runner?.close()
     runner = null
   }
   const onAbort = (): void => closeRunner()
-  const launch = (): void => {
-    while (pending.length < concurrency && next < layout.plaintextLength && runner !== null) {
-      const start = next
-      const end = Math.min(start + rangeSize, layout.plaintextLength)
-      next = end
-      const id = `range-${sequence++}`
-      const job: RangeJob = {
-        key: object.key,
-        layout,
-        start,
-        end,
-        ...(options.retries === undefined ? {} : { retries: options.retries }),
-        ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
-        ...(options.dangerouslyAllowInsecureUrls === undefined ? {} : { dangerouslyAllowInsecureUrls: options.dangerouslyAllowInsecureUrls }),
-      }
-      const result = runner.downloadRange(id, job, { sign })
-      result.catch(() => undefined)
-      pending.push({ id, result })
-    }
-  }
+  const job = (start: number, end: number): RangeJob => ({
+    key: object.key,
+    layout,
+    start,
+    end,
+    ...(options.retries === undefined ? {} : { retries: options.retries }),
+    ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+    ...(options.dangerouslyAllowInsecureUrls === undefined ? {} : { dangerouslyAllowInsecureUrls: options.dangerouslyAllowInsecureUrls }),
+  })
   return new ReadableStream<Uint8Array>(
     {
       async start() {
@@ -228,20 +219,25 @@ function rangeStream(object: RemoteObject, options: DownloadOptions): ReadableSt
           await decryptChunk(object.key, 0, ct, true)
           return
         }
-        runner = options.runner ?? workerPool(concurrency)
-        launch()
+        const r = options.runner ?? workerPool(concurrency)
+        runner = r
+        queue = new RangeQueue({
+          length: layout.plaintextLength,
+          rangeSize,
+          concurrency,
+          fetch: (id, start, end) => r.downloadRange(id, job(start, end), { sign }),
+          cancel: (id) => r.cancel(id),
+        })
       },
       async pull(controller) {
-        const head = pending.shift()
-        if (head === undefined) {
-          closeRunner()
-          options.signal?.removeEventListener('abort', onAbort)
-          return controller.close()
-        }
         try {
-          const plain = await head.result
+          const plain = (await queue?.next()) ?? null
+          if (plain === null) {
+            closeRunner()
+            options.signal?.removeEventListener('abort', onAbort)
+            return controller.close()
+          }
           delivered += plain.length
-          launch()
           controller.enqueue(plain)
           options.onProgress?.({ bytesDecrypted: delivered, totalBytes: layout.plaintextLength })
         } catch (e) {
@@ -307,7 +303,7 @@ function cachedSource(remote: RemoteObject, signer: Signer): (fresh: boolean) =>
   return source
 }
 
-/** Largest download {@link saveDownload} assembles in memory when the browser cannot write to disk. */
+/** Largest download {@link saveDownload} assembles in memory when it has no way to stream it to disk. */
 export const DEFAULT_MAX_BLOB_SIZE = 512 * 1024 * 1024
 
 export interface SaveOptions {
@@ -318,11 +314,25 @@ export interface SaveOptions {
    * allow the picker only within a few seconds of the click, and `download()` may take longer.
    */
   readonly writable?: WritableStream<Uint8Array>
+  /**
+   * `false` skips `showSaveFilePicker` even where the browser has it, for the browser's own
+   * download (through `downloadWorker`) instead of a save dialog. Default `true`.
+   */
+  readonly filePicker?: boolean
+  /**
+   * From `installDownloadWorker`: where there is no picker (Firefox, Safari), the decrypted
+   * stream is served by this Service Worker and saved by the browser as it arrives, any size.
+   */
+  readonly downloadWorker?: DownloadWorker | null
   /** Limit for the in-memory fallback. Default 512 MiB. */
   readonly maxBlobSize?: number
 }
 
-export type SaveResult = { readonly kind: 'file' } | { readonly kind: 'blob'; readonly blob: Blob }
+/**
+ * `file`: written to disk as it was decrypted; `via` says how (the caller's `writable`, the File
+ * System Access `picker`, or the download `worker`). `blob`: assembled in memory.
+ */
+export type SaveResult = { readonly kind: 'file'; readonly via: 'writable' | 'picker' | 'worker' } | { readonly kind: 'blob'; readonly blob: Blob }
 
 interface SaveFilePickerWindow {
   showSaveFilePicker(options: { suggestedName?: string }): Promise<{ createWritable(): Promise<WritableStream<Uint8Array>> }>
@@ -332,28 +342,73 @@ function hasSavePicker(g: unknown): g is SaveFilePickerWindow {
   return typeof g === 'object' && g !== null && 'showSaveFilePicker' in g && typeof g.showSaveFilePicker === 'function'
 }
 
+/** The picker's refusal when the call is too far from a click: the next way to save is tried instead. */
+function isActivationError(e: unknown): boolean {
+  return e instanceof DOMException && (e.name === 'SecurityError' || e.name === 'NotAllowedError')
+}
+
 /**
- * Saves a download: straight to disk through the File System Access API where the browser has it
- * (the file is committed only when the whole object verified; on any error nothing is kept), else
- * into a `Blob` of at most `maxBlobSize` bytes for the app to offer as a link.
- * @throws {TransferError} INVALID_ARGUMENT when the object is larger than `maxBlobSize` and there is no picker.
+ * Saves a download, trying in order:
+ * 1. `options.writable`, the caller's own file;
+ * 2. the File System Access API (`showSaveFilePicker`, Chromium): the file is committed only when
+ *    the whole object verified, and on any error nothing is kept;
+ * 3. `options.downloadWorker`: the browser downloads the stream from the Service Worker as it is
+ *    decrypted. On tampering or a network failure mid-file the download fails in the browser's
+ *    download list, but a partial file may stay on disk (browsers differ), unlike with (2);
+ * 4. a `Blob` of at most `maxBlobSize` bytes, for the app to offer as a link.
+ *
+ * Only verified plaintext is written, by every way. Resolves when the last byte was written (or
+ * handed to the browser's download).
+ *
+ * @throws {TransferError} INVALID_ARGUMENT when only the Blob is left and the object is larger than
+ *   `maxBlobSize`; ABORTED when the user dismissed the save dialog or cancelled the browser's
+ *   download; WORKER_FAILED when the download worker did not answer.
+ * @throws the download's own errors (TAMPERED, TRUNCATED, NETWORK) when they happen mid-file.
+ * @example
+ * const dl = await download(key, { signer, keys })
+ * const saved = await saveDownload(dl, { downloadWorker })
+ * if (saved.kind === 'blob') offerLink(URL.createObjectURL(saved.blob))
  */
 export async function saveDownload(dl: Download, options: SaveOptions = {}): Promise<SaveResult> {
   const name = options.suggestedName ?? dl.object.metadata?.name ?? dl.object.objectKey
   if (options.writable !== undefined) {
     await dl.stream.pipeTo(options.writable)
-    return { kind: 'file' }
+    return { kind: 'file', via: 'writable' }
   }
   const g: unknown = globalThis
-  if (hasSavePicker(g)) {
-    const handle = await g.showSaveFilePicker({ suggestedName: name })
-    await dl.stream.pipeTo(await handle.createWritable())
-    return { kind: 'file' }
+  if (options.filePicker !== false && hasSavePicker(g)) {
+    let handle: Awaited<ReturnType<SaveFilePickerWindow['showSaveFilePicker']>> | null = null
+    try {
+      handle = await g.showSaveFilePicker({ suggestedName: name })
+    } catch (e) {
+      if (e instanceof DOMException && e.name === 'AbortError') {
+        await dl.stream.cancel()
+        throw new TransferError('ABORTED', 'The save dialog was dismissed.', { cause: e })
+      }
+      if (!isActivationError(e)) throw e
+    }
+    if (handle !== null) {
+      await dl.stream.pipeTo(await handle.createWritable())
+      return { kind: 'file', via: 'picker' }
+    }
+  }
+  if (options.downloadWorker != null && typeof document !== 'undefined') {
+    const served = await options.downloadWorker.serve(dl.stream, { name, size: dl.object.size })
+    const frame = navigateHiddenFrame(served.url)
+    try {
+      await served.done
+    } finally {
+      frame.remove()
+    }
+    return { kind: 'file', via: 'worker' }
   }
   const limit = options.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE
   if (dl.object.size > limit) {
     await dl.stream.cancel()
-    throw new TransferError('INVALID_ARGUMENT', `The file is ${dl.object.size} bytes; without the File System Access API downloads are limited to ${limit} bytes in memory.`)
+    throw new TransferError(
+      'INVALID_ARGUMENT',
+      `The file is ${dl.object.size} bytes; without the File System Access API or a download worker (installDownloadWorker), downloads are limited to ${limit} bytes in memory.`,
+    )
   }
   const parts: Uint8Array<ArrayBuffer>[] = []
   const reader = dl.stream.getReader()
@@ -364,4 +419,17 @@ export async function saveDownload(dl: Download, options: SaveOptions = {}): Pro
     parts.push(b instanceof ArrayBuffer ? new Uint8Array(b, value.byteOffset, value.length) : new Uint8Array(value))
   }
   return { kind: 'blob', blob: new Blob(parts, { type: dl.object.metadata?.type ?? 'application/octet-stream' }) }
+}
+
+/**
+ * Starts the browser's download of a worker URL. A hidden iframe rather than `<a download>`: a
+ * download-attribute click skips the Service Worker in some engines, and an iframe's navigation to
+ * an attachment leaves the page where it is. Removed once the download ended.
+ */
+function navigateHiddenFrame(url: string): HTMLIFrameElement {
+  const frame = document.createElement('iframe')
+  frame.hidden = true
+  frame.src = url
+  document.body.append(frame)
+  return frame
 }

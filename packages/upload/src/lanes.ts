@@ -1,8 +1,12 @@
 /**
  * The part queue: `lanes` loops that each take the next part number, send it and go on, stopping
  * at the first failure. Pausing holds the loops at the gate; a part abandoned by the pause goes back
- * to the front of the queue. Knows nothing of sealing or HTTP: the uploader passes `send`.
+ * to the front of the queue. {@link Slots} bounds how many of them are on the wire at once, so one
+ * more lane than that seals the next part meanwhile. Knows nothing of sealing or HTTP: the uploader
+ * passes `send`.
  */
+import { abortError } from './errors.js'
+
 export class PauseGate {
   #release: (() => void) | null = null
   #gate: Promise<void> = Promise.resolve()
@@ -70,4 +74,49 @@ export async function runLanes(o: LaneOptions): Promise<number> {
   await Promise.all(Array.from({ length: Math.max(1, o.lanes) }, lane))
   if (failures.length > 0) throw failures[0]
   return sent
+}
+
+/**
+ * At most `size` holders at once, the rest waiting in order: how many sealed parts may be on the
+ * wire while one more is being sealed (the upload's pipelining). {@link acquire} resolves with the
+ * release function; a waiter whose signal aborts stops waiting (ABORTED) and holds nothing.
+ */
+export class Slots {
+  #free: number
+  readonly #waiting: Array<() => void> = []
+
+  constructor(size: number) {
+    this.#free = Math.max(1, size)
+  }
+
+  /** Waits for a slot; resolves with a function that gives it back (once; later calls do nothing). */
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted === true) return reject(abortError(signal))
+      let released = false
+      const release = (): void => {
+        if (released) return
+        released = true
+        const next = this.#waiting.shift()
+        if (next === undefined) this.#free++
+        else next()
+      }
+      const grant = (): void => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve(release)
+      }
+      const onAbort = (): void => {
+        const at = this.#waiting.indexOf(grant)
+        if (at >= 0) this.#waiting.splice(at, 1)
+        reject(abortError(signal))
+      }
+      if (this.#free > 0) {
+        this.#free--
+        resolve(release)
+        return
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#waiting.push(grant)
+    })
+  }
 }

@@ -129,6 +129,75 @@ describe('progress', () => {
   })
 })
 
+describe('pipelining', () => {
+  it('seals one part more than the runner sends at once, and never has more on the wire', async () => {
+    let sealing = 0
+    let sending = 0
+    const peaks = { inFlight: 0, sending: 0 }
+    const runner: Runner = {
+      size: 2,
+      async uploadPart(_id, job, callbacks) {
+        sealing++
+        peaks.inFlight = Math.max(peaks.inFlight, sealing + sending)
+        const digest = await digestPart(job)
+        await callbacks.sealed(job.number, digest)
+        sealing--
+        sending++
+        peaks.sending = Math.max(peaks.sending, sending)
+        await new Promise((r) => setTimeout(r, 5))
+        sending--
+        return `etag-${job.number}`
+      },
+      downloadRange: () => Promise.reject(new Error('not used')),
+      digestPart: (_id, job) => digestPart(job),
+      cancel: () => undefined,
+      close: () => undefined,
+    }
+    const result = await upload(new File([bytes(6 * PART, 8)], 'pipe.bin'), { signer: memorySigner(), recipients: [kek], partSize: PART, store: store(), runner }).done
+    expect(result.partsSent).toBe(6)
+    expect(peaks.sending).toBe(2)
+    // The third lane sealed its part while two were sent: size + 1 parts at once, no more.
+    expect(peaks.inFlight).toBe(3)
+  })
+
+  it('a pause stops a sealed part that waits for a place on the wire, and resume sends it', async () => {
+    const started: number[] = []
+    let release: () => void = () => undefined
+    const held = new Promise<void>((r) => (release = r))
+    const cancelled = new Set<string>()
+    const runner: Runner = {
+      size: 1,
+      async uploadPart(id, job, callbacks) {
+        // A new attempt starts uncancelled.
+        cancelled.delete(id)
+        started.push(job.number)
+        await callbacks.sealed(job.number, await digestPart(job))
+        // The first attempt of part 1 holds the only place until the test lets it go.
+        if (job.number === 1 && started.filter((n) => n === 1).length === 1) await held
+        if (cancelled.has(id)) {
+          cancelled.delete(id)
+          throw new TransferError('ABORTED', 'paused')
+        }
+        return `etag-${job.number}`
+      },
+      downloadRange: () => Promise.reject(new Error('not used')),
+      digestPart: (_id, job) => digestPart(job),
+      cancel: (id) => void cancelled.add(id),
+      close: () => undefined,
+    }
+    const task = upload(new File([bytes(3 * PART, 9)], 'pause.bin'), { signer: memorySigner(), recipients: [kek], partSize: PART, store: store(), runner })
+    while (started.length < 2) await new Promise((r) => setTimeout(r, 1))
+    // Part 2 is sealed and waits for the wire; pausing must not leave it hanging there.
+    task.pause()
+    release()
+    await new Promise((r) => setTimeout(r, 20))
+    task.resume()
+    const result = await task.done
+    expect(result.partCount).toBe(3)
+    expect(started.filter((n) => n === 2).length).toBe(2)
+  })
+})
+
 describe('state at rest', () => {
   afterEach(() => {
     vi.useRealTimers()
