@@ -13,7 +13,8 @@
  */
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http'
 import { fileURLToPath } from 'node:url'
-import { S3Client, createPresignHandler, toNodeListener } from '@bucketseal/server'
+import { createPresignHandler, toNodeListener } from '@bucketseal/server'
+import { S3Client } from '@bucketseal/server/s3'
 import { createServer as createViteServer } from 'vite'
 import { allowedHosts, checkRequest } from './server/hosts.js'
 import { objectsRoute } from './server/objects.js'

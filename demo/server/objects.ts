@@ -4,7 +4,8 @@
  * Objects screen. The store holds only ciphertext under opaque keys: real names are sealed inside
  * each object, and the page decrypts them.
  */
-import { type ObjectEncryption, type S3Client, isServerError } from '@bucketseal/server'
+import { type ObjectEncryption, isServerError } from '@bucketseal/server'
+import type { S3Client } from '@bucketseal/server/s3'
 
 /** One object as the page gets it. */
 export interface ListedObject {

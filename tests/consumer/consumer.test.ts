@@ -76,7 +76,7 @@ afterAll(async () => {
   try {
     if (app !== undefined && store !== undefined) {
       // The store is shared and keeps its data in RAM: leave nothing behind.
-      const s3 = new app.server.S3Client(store)
+      const s3 = new app.s3.S3Client(store)
       for (const { key, uploadId } of await s3.listMultipartUploads(PREFIX)) await s3.abortMultipartUpload(key, uploadId)
       for (const { key } of (await s3.listObjectsV2({ prefix: PREFIX })).objects) await s3.deleteObject(key)
     }
@@ -88,7 +88,7 @@ afterAll(async () => {
 /** Rewrites a stored object with byte `offset` flipped (metadata kept): an attacker with write access to the bucket. */
 async function flipStoredByte(key: string, offset: number): Promise<void> {
   const { app, store } = await suite()
-  const s3 = new app.server.S3Client(store)
+  const s3 = new app.s3.S3Client(store)
   const head = await s3.headObject(key)
   const got = await fetch(await s3.presignObject('GET', key, { expiresIn: 60 }))
   if (!got.ok) throw new Error(`GET ${key}: HTTP ${got.status}`)
@@ -191,6 +191,16 @@ for (const bundling of BUNDLINGS) {
         error: { isError: true, code: 'WORKER_FAILED', name: 'TransferError', instanceOfTransferError: true, instanceOfBucketsealError: true },
       })
       if (report.status === 'rejected') expect(report.error.message, seen(report)).toContain('@bucketseal/upload/worker')
+    })
+
+    it('e. files added to Uppy go up through the @bucketseal/uppy plugin with progress, and each downloads to the same bytes', async () => {
+      const report = await (await open()).evaluate((o) => window.consumer?.uppyUpload(o) ?? Promise.reject(new Error('no window.consumer')), options)
+      expect(report.uploaded, seen(report)).toEqual({ status: 'resolved', value: { successful: 2, failed: [] } })
+      expect(report.progressEvents, seen(report)).toBeGreaterThan(0)
+      expect(report.files, seen(report)).toHaveLength(2)
+      for (const f of report.files) {
+        expect(f.downloaded, seen(report)).toMatchObject({ status: 'resolved', value: { sha256: f.originalSha256 } })
+      }
     })
 
     it('d. the WORKER_FAILED message names the script that failed to load', async () => {

@@ -8,7 +8,8 @@
  */
 // By path, not by package name: Vite bundles the config with its relative imports, but would
 // leave a workspace package to Node, which cannot load its TypeScript source.
-import { S3Client, createPresignHandler, toNodeListener } from '../../packages/server/src/index.ts'
+import { createPresignHandler, toNodeListener } from '../../packages/server/src/index.ts'
+import { S3Client } from '../../packages/server/src/subpath-s3.ts'
 import type { Plugin } from 'vite'
 import type { BrowserCommand } from 'vitest/node'
 import { type FaultProxy, type FaultRule, type ProxyStats, type PutDigest, startFaultProxy } from './fault-proxy.ts'

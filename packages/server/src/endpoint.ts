@@ -2,7 +2,7 @@
  * Where a bucket's objects live: the URL of an object on any S3-compatible endpoint, path-style
  * (`https://host/bucket/key`) or virtual-host style (`https://bucket.host/key`).
  */
-import { InvalidArgumentError } from './errors.js'
+import { InvalidInputError } from './errors.js'
 import { isLoopback, parseHttpUrl, uriEncode } from './uri.js'
 
 /** How to reach a bucket. */
@@ -37,7 +37,7 @@ export interface Bucket {
 /**
  * Resolves a {@link BucketLocation} into URL builders.
  *
- * @throws {InvalidArgumentError} a malformed endpoint, a non-loopback `http:` endpoint without
+ * @throws {InvalidInputError} a malformed endpoint, a non-loopback `http:` endpoint without
  *   `dangerouslyAllowHttp`, or a bucket name that the addressing style cannot carry.
  * @example
  * const bucket = resolveBucket({ endpoint: 'http://127.0.0.1:7480', bucket: 'photos' })
@@ -45,9 +45,9 @@ export interface Bucket {
  */
 export function resolveBucket(location: BucketLocation): Bucket {
   const base = parseHttpUrl(location.endpoint, 'endpoint')
-  if (base.search !== '') throw new InvalidArgumentError('endpoint must not have a query.')
+  if (base.search !== '') throw new InvalidInputError('endpoint must not have a query.')
   if (base.protocol === 'http:' && !isLoopback(base.hostname) && location.dangerouslyAllowHttp !== true) {
-    throw new InvalidArgumentError(
+    throw new InvalidInputError(
       `endpoint ${base.origin} is plain http and not on loopback: use https, or set dangerouslyAllowHttp if the link really is private.`,
     )
   }
@@ -56,7 +56,7 @@ export function resolveBucket(location: BucketLocation): Bucket {
   // Virtual-host style puts the bucket in a DNS name; path style only needs it to be one URL segment.
   const valid = pathStyle ? /^[A-Za-z0-9._-]{1,255}$/ : /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
   if (typeof bucket !== 'string' || !valid.test(bucket) || bucket === '.' || bucket === '..') {
-    throw new InvalidArgumentError(
+    throw new InvalidInputError(
       `bucket ${JSON.stringify(bucket)} is not a valid bucket name${pathStyle ? '' : ' for virtual-host style (lowercase letters, digits, dots and dashes, 3 to 63 long)'}.`,
     )
   }

@@ -55,12 +55,12 @@ export class ServerError extends Error {
  * A public function was called with an option or argument of the wrong type, length or range. The
  * handler answers these with HTTP 400 and the same `code`.
  */
-export class InvalidArgumentError extends ServerError {
+export class InvalidInputError extends ServerError {
   declare readonly code: InvalidInputCode
 
   constructor(message: string, code: InvalidInputCode = 'INVALID_ARGUMENT') {
     super(code, message)
-    this.name = 'InvalidArgumentError'
+    this.name = 'InvalidInputError'
   }
 }
 

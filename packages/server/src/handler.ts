@@ -5,7 +5,7 @@
  * storage credentials never leave the server, and the app's `authorize` hook decides which object
  * keys each caller may touch.
  */
-import { InvalidArgumentError, isServerError, S3Error } from './errors.js'
+import { InvalidInputError, isServerError, S3Error } from './errors.js'
 import { type ObjectOptions, S3Client, objectHeaders } from './s3.js'
 import type { Credentials } from './sigv4.js'
 import { MAX_PRESIGN_EXPIRES } from './sigv4.js'
@@ -73,7 +73,7 @@ export interface PresignHandlerOptions {
 
 /**
  * The `code` of a JSON error the handler answers. Besides these: the input codes of
- * {@link InvalidArgumentError} (`INVALID_KEY`, `INVALID_PART_NUMBER`, … with HTTP 400), and the
+ * {@link InvalidInputError} (`INVALID_KEY`, `INVALID_PART_NUMBER`, … with HTTP 400), and the
  * store's own S3 codes (`NoSuchUpload`, `NoSuchKey`, `InvalidPart`, `EntityTooSmall`, …).
  */
 export type HandlerErrorCode =
@@ -156,7 +156,7 @@ const GET_OVERRIDES = { 'response-content-type': STORED_TYPE, 'response-content-
  * Errors answer `{ error: { code, message } }`: 400 with an input code, 403 `FORBIDDEN`, the store's
  * S3 code with its status (404 `NoSuchUpload`, 400 `InvalidPart`, …), 502/503 when the store fails.
  *
- * @throws {InvalidArgumentError} bad options (endpoint, bucket, credentials, `serverSideEncryption`, a
+ * @throws {InvalidInputError} bad options (endpoint, bucket, credentials, `serverSideEncryption`, a
  *   missing `authorize`).
  * @example
  * const handler = createPresignHandler({
@@ -167,15 +167,15 @@ const GET_OVERRIDES = { 'response-content-type': STORED_TYPE, 'response-content-
  * const response = await handler(request) // in any fetch-style server
  */
 export function createPresignHandler(options: PresignHandlerOptions): (request: Request) => Promise<Response> {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object.')
+  if (typeof options !== 'object' || options === null) throw new InvalidInputError('options must be an object.')
   const { authorize } = options
   if (typeof authorize !== 'function') {
-    throw new InvalidArgumentError('authorize is required: a function ({ request, action, key }) => boolean that decides which keys a caller may touch.')
+    throw new InvalidInputError('authorize is required: a function ({ request, action, key }) => boolean that decides which keys a caller may touch.')
   }
   const expiresIn = integerOption(options.expiresIn, 900, 'expiresIn', 1, MAX_PRESIGN_EXPIRES)
   const maxPartUrls = integerOption(options.maxPartUrlsPerRequest, 100, 'maxPartUrlsPerRequest', 1, MAX_PART_NUMBER)
   const basePath = (options.basePath ?? '/api/s3').replace(/\/+$/, '')
-  if (basePath !== '' && !/^\/[^?#]*$/.test(basePath)) throw new InvalidArgumentError('basePath must be a path starting with "/", such as "/api/s3".')
+  if (basePath !== '' && !/^\/[^?#]*$/.test(basePath)) throw new InvalidInputError('basePath must be a path starting with "/", such as "/api/s3".')
   const s3 = new S3Client(options)
 
   // Validates an action's input and returns the work to do once the hook has allowed it.
@@ -293,7 +293,7 @@ export function createPresignHandler(options: PresignHandlerOptions): (request: 
 function storedObject(body: Json): ObjectOptions {
   const { contentType } = optional(body, 'contentType', checkContentType)
   if (contentType !== undefined && contentType.toLowerCase() !== STORED_TYPE) {
-    throw new InvalidArgumentError(
+    throw new InvalidInputError(
       `contentType must be "${STORED_TYPE}" (or left out): objects are ciphertext, and a type such as text/html would make the store serve them as pages from its origin.`,
       'INVALID_CONTENT_TYPE',
     )
@@ -303,7 +303,7 @@ function storedObject(body: Json): ObjectOptions {
 
 function integerOption(value: number | undefined, fallback: number, name: string, min: number, max: number): number {
   const n = value ?? fallback
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}.`)
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidInputError(`${name} must be an integer from ${min} to ${max}.`)
   return n
 }
 
@@ -362,7 +362,7 @@ function failure(status: number, code: string, message: string, extra?: Record<s
 }
 
 function errorResponse(error: unknown): Response {
-  if (error instanceof InvalidArgumentError) return failure(400, error.code, error.message)
+  if (error instanceof InvalidInputError) return failure(400, error.code, error.message)
   if (error instanceof S3Error) {
     // The caller's mistakes keep the store's status; the store refusing our own credentials, or
     // failing, is the server's problem (502), except an explicit "slow down" (503), which is retryable.
@@ -376,7 +376,7 @@ function errorResponse(error: unknown): Response {
 }
 
 function checkToken(value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 1024) throw new InvalidArgumentError('continuationToken must be the token of the previous page.')
+  if (typeof value !== 'string' || value.length === 0 || value.length > 1024) throw new InvalidInputError('continuationToken must be the token of the previous page.')
   return value
 }
 
@@ -389,19 +389,19 @@ interface CopyRangeInput {
 /** `parts` of `copyParts`: `[{ partNumber, start, end }]`, object bytes `[start, end)`, 5 GiB at most each. */
 function checkCopyRanges(value: unknown, max: number): CopyRangeInput[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > max) {
-    throw new InvalidArgumentError(`parts must list 1 to ${max} copy ranges.`, 'INVALID_PARTS')
+    throw new InvalidInputError(`parts must list 1 to ${max} copy ranges.`, 'INVALID_PARTS')
   }
   return value.map((entry: unknown) => {
-    if (typeof entry !== 'object' || entry === null) throw new InvalidArgumentError('Each copy range must be an object.', 'INVALID_PARTS')
+    if (typeof entry !== 'object' || entry === null) throw new InvalidInputError('Each copy range must be an object.', 'INVALID_PARTS')
     const r = new Map(Object.entries(entry))
     const partNumber = r.get('partNumber')
     const start = r.get('start')
     const end = r.get('end')
     if (typeof partNumber !== 'number' || !Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
-      throw new InvalidArgumentError('A copy range has a bad partNumber.', 'INVALID_PART_NUMBER')
+      throw new InvalidInputError('A copy range has a bad partNumber.', 'INVALID_PART_NUMBER')
     }
     if (typeof start !== 'number' || typeof end !== 'number' || !Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end <= start || end - start > MAX_COPY_PART) {
-      throw new InvalidArgumentError('A copy range must be [start, end) with 0 ≤ start < end and at most 5 GiB.', 'INVALID_PARTS')
+      throw new InvalidInputError('A copy range must be [start, end) with 0 ≤ start < end and at most 5 GiB.', 'INVALID_PARTS')
     }
     return { partNumber, start, end }
   })

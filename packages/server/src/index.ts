@@ -5,6 +5,10 @@
  * and an authorization hook decides which keys each caller may touch; optionally the store encrypts at
  * rest as well (`serverSideEncryption`). Zero dependencies: AWS SigV4 on WebCrypto, for Node 20+,
  * Workers and serverless functions, against any S3-compatible endpoint.
+ *
+ * This entry is what an app mounts. Two subpaths hold the pieces it is built on, for apps that
+ * need them: `@bucketseal/server/s3` (the S3 client: list, HEAD, CORS, copy, delete) and
+ * `@bucketseal/server/sigv4` (presigned URLs and signed requests).
  * @packageDocumentation
  */
 export {
@@ -19,9 +23,6 @@ export {
   localKmsAdapter,
   httpKmsAdapter,
   KmsAdapterError,
-  KMS_PURPOSE,
-  MAX_KMS_KEY_NAME_BYTES,
-  MAX_KMS_CIPHERTEXT_BYTES,
   type HttpKmsAdapterOptions,
   type KmsAction,
   type KmsAdapter,
@@ -32,49 +33,11 @@ export {
   type KmsHandlerOptions,
 } from './kms.js'
 export { toNodeListener, type NodeRequest, type NodeResponse } from './node.js'
-export {
-  S3Client,
-  objectHeaders,
-  type CorsRule,
-  type ListedObject,
-  type ObjectHead,
-  type ObjectList,
-  type ObjectOptions,
-  type PendingUpload,
-  type PresignedRequest,
-  type S3ClientOptions,
-  type UploadedPart,
-} from './s3.js'
-export {
-  presignUrl,
-  signRequest,
-  MAX_PRESIGN_EXPIRES,
-  type Credentials,
-  type PresignOptions,
-  type SignedRequest,
-  type SignRequestOptions,
-  type SigningScope,
-} from './sigv4.js'
-export {
-  serverSideEncryptionHeaders,
-  readObjectEncryption,
-  type ObjectEncryption,
-  type ServerSideEncryption,
-  type SseOperation,
-} from './sse.js'
-export { resolveBucket, type Bucket, type BucketLocation, type Query } from './endpoint.js'
-export { uriEncode } from './uri.js'
-export {
-  checkKey,
-  checkMetadata,
-  MAX_KEY_BYTES,
-  MAX_METADATA_BYTES,
-  MAX_PART_NUMBER,
-  type CompletedPart,
-} from './validate.js'
+export type { ObjectEncryption, ServerSideEncryption } from './sse.js'
+export type { Credentials, SignedRequest } from './sigv4.js'
 export {
   ServerError,
-  InvalidArgumentError,
+  InvalidInputError,
   S3Error,
   BadS3ResponseError,
   S3UnreachableError,

@@ -7,7 +7,7 @@
  * speaks this handler's protocol, such as the test KMS in `scripts/test-kms/`). Adapters for AWS KMS,
  * Google Cloud KMS or Vault Transit are a few lines each (docs/FORMAT.md §11).
  */
-import { InvalidArgumentError, ServerError } from './errors.js'
+import { InvalidInputError, ServerError } from './errors.js'
 import { isLoopback, parseHttpUrl } from './uri.js'
 
 /** An encryption context: string names to string values, bound to the ciphertext. */
@@ -116,7 +116,7 @@ class Refusal extends Error {
  * entries): the handler is not a general encryption oracle for blobs the key protects elsewhere.
  * Errors answer `{ error: { code, message } }` (see {@link KmsHandlerErrorCode}).
  *
- * @throws {InvalidArgumentError} a missing adapter or `authorize`, or a bad `basePath`.
+ * @throws {InvalidInputError} a missing adapter or `authorize`, or a bad `basePath`.
  * @example
  * const kms = createKmsHandler({
  *   adapter: httpKmsAdapter('https://kms.internal/api/kms', { headers: { authorization: `Bearer ${process.env.KMS_TOKEN}` } }),
@@ -125,16 +125,16 @@ class Refusal extends Error {
  * createServer(toNodeListener(kms)).listen(8788) // or route /api/kms/* to it beside the presign handler
  */
 export function createKmsHandler(options: KmsHandlerOptions): (request: Request) => Promise<Response> {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object.')
+  if (typeof options !== 'object' || options === null) throw new InvalidInputError('options must be an object.')
   const { adapter, authorize } = options
   if (typeof adapter !== 'object' || adapter === null || typeof adapter.encrypt !== 'function' || typeof adapter.decrypt !== 'function') {
-    throw new InvalidArgumentError('adapter must be a KmsAdapter with encrypt() and decrypt().')
+    throw new InvalidInputError('adapter must be a KmsAdapter with encrypt() and decrypt().')
   }
   if (typeof authorize !== 'function') {
-    throw new InvalidArgumentError('authorize is required: a function ({ request, action, keyName }) => boolean that decides who may use which key.')
+    throw new InvalidInputError('authorize is required: a function ({ request, action, keyName }) => boolean that decides who may use which key.')
   }
   const basePath = (options.basePath ?? '/api/kms').replace(/\/+$/, '')
-  if (basePath !== '' && !/^\/[^?#]*$/.test(basePath)) throw new InvalidArgumentError('basePath must be a path starting with "/", such as "/api/kms".')
+  if (basePath !== '' && !/^\/[^?#]*$/.test(basePath)) throw new InvalidInputError('basePath must be a path starting with "/", such as "/api/kms".')
 
   return async (request: Request): Promise<Response> => {
     try {
@@ -292,25 +292,25 @@ const TAG_LENGTH = 16
  * caller may zero them afterwards) and held as non-extractable WebCrypto keys.
  *
  * @param keys key name → 32 random bytes. An unknown name is `KMS_DENIED`.
- * @throws {InvalidArgumentError} a key that is not 32 bytes, or a bad key name.
+ * @throws {InvalidInputError} a key that is not 32 bytes, or a bad key name.
  * @example
  * const adapter = localKmsAdapter({ 'dev-key': crypto.getRandomValues(new Uint8Array(32)) })
  */
 export function localKmsAdapter(keys: Readonly<Record<string, Uint8Array>>): KmsAdapter {
-  if (typeof keys !== 'object' || keys === null) throw new InvalidArgumentError('keys must be an object of key name → 32-byte Uint8Array.')
+  if (typeof keys !== 'object' || keys === null) throw new InvalidInputError('keys must be an object of key name → 32-byte Uint8Array.')
   const imported = new Map<string, Promise<CryptoKey>>()
   for (const [name, raw] of Object.entries(keys)) {
     try {
       checkKmsKeyName(name)
     } catch (error) {
-      throw new InvalidArgumentError(`Key name ${JSON.stringify(name)}: ${error instanceof Error ? error.message : ''}`)
+      throw new InvalidInputError(`Key name ${JSON.stringify(name)}: ${error instanceof Error ? error.message : ''}`)
     }
-    if (!(raw instanceof Uint8Array) || raw.length !== 32) throw new InvalidArgumentError(`The key ${JSON.stringify(name)} must be a 32-byte Uint8Array.`)
+    if (!(raw instanceof Uint8Array) || raw.length !== 32) throw new InvalidInputError(`The key ${JSON.stringify(name)} must be a 32-byte Uint8Array.`)
     // Our own copy, so the caller may zero theirs at once; this one is zeroed once imported.
     const copy = new Uint8Array(raw)
     imported.set(name, crypto.subtle.importKey('raw', copy, 'AES-GCM', false, ['encrypt', 'decrypt']).finally(() => copy.fill(0)))
   }
-  if (imported.size === 0) throw new InvalidArgumentError('keys must name at least one key.')
+  if (imported.size === 0) throw new InvalidInputError('keys must name at least one key.')
   const keyFor = (name: string): Promise<CryptoKey> => {
     const key = imported.get(name)
     if (key === undefined) throw new KmsAdapterError('KMS_DENIED', `No key named ${JSON.stringify(name)}.`)
@@ -363,14 +363,14 @@ export interface HttpKmsAdapterOptions {
  * `KMS_DENIED`, the code `KMS_INVALID_CIPHERTEXT` stays, and anything else (network errors, other
  * statuses, malformed answers) is `KMS_UNAVAILABLE` with the service's code and message.
  *
- * @throws {InvalidArgumentError} a URL that is not absolute http(s), or plain http off loopback.
+ * @throws {InvalidInputError} a URL that is not absolute http(s), or plain http off loopback.
  * @example
  * const adapter = httpKmsAdapter('http://127.0.0.1:8790/api/kms', { headers: { authorization: `Bearer ${token}` } })
  */
 export function httpKmsAdapter(url: string | URL, options: HttpKmsAdapterOptions = {}): KmsAdapter {
   const base = parseHttpUrl(url, 'url')
   if (base.protocol === 'http:' && !isLoopback(base.hostname) && options.dangerouslyAllowHttp !== true) {
-    throw new InvalidArgumentError(`url ${base.origin} is plain http and not on loopback: use https, or set dangerouslyAllowHttp if the link really is private.`)
+    throw new InvalidInputError(`url ${base.origin} is plain http and not on loopback: use https, or set dangerouslyAllowHttp if the link really is private.`)
   }
   const prefix = base.href.replace(/\/+$/, '')
   const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init))

@@ -4,8 +4,8 @@
  * API so it works with AWS and the other S3-compatible stores.
  */
 import { type Bucket, type BucketLocation, type Query, resolveBucket } from './endpoint.js'
-import { BadS3ResponseError, InvalidArgumentError, S3Error, S3UnreachableError } from './errors.js'
-import { type Credentials, checkScope, presignUrl, signRequest } from './sigv4.js'
+import { BadS3ResponseError, InvalidInputError, S3Error, S3UnreachableError } from './errors.js'
+import { type Credentials, type SignedRequest, checkScope, presignUrl, signRequest } from './sigv4.js'
 import { type ObjectEncryption, type ServerSideEncryption, type SseHeaderTable, isSseHeader, readObjectEncryption, sseHeaderTable } from './sse.js'
 import { type CompletedPart, checkCompletedParts, checkContentType, checkEtag, checkKey, checkMetadata, checkPartNumber, checkUploadId } from './validate.js'
 import { uriEncode } from './uri.js'
@@ -46,14 +46,8 @@ export interface ObjectHead {
   readonly serverSideEncryption: ObjectEncryption | undefined
 }
 
-/** A presigned request: send it to `url` with exactly these `headers` (all of them are signed). */
-export interface PresignedRequest {
-  readonly url: string
-  readonly headers: Record<string, string>
-}
-
 /** An object in a listing. */
-export interface ListedObject {
+export interface ObjectSummary {
   readonly key: string
   readonly size: number
   readonly etag: string
@@ -62,13 +56,13 @@ export interface ListedObject {
 
 /** One page of ListObjectsV2. */
 export interface ObjectList {
-  readonly objects: ListedObject[]
+  readonly objects: ObjectSummary[]
   /** Pass it back as `continuationToken` for the next page; `undefined` on the last page. */
   readonly nextContinuationToken: string | undefined
 }
 
 /** A multipart upload in progress. */
-export interface PendingUpload {
+export interface MultipartUpload {
   readonly key: string
   readonly uploadId: string
 }
@@ -119,14 +113,14 @@ export class S3Client {
   readonly #timeoutMs: number
   readonly #sse: SseHeaderTable
 
-  /** @throws {InvalidArgumentError} a malformed endpoint, bucket, region, credentials or `serverSideEncryption`. */
+  /** @throws {InvalidInputError} a malformed endpoint, bucket, region, credentials or `serverSideEncryption`. */
   constructor(options: S3ClientOptions) {
     this.bucket = resolveBucket(options)
     this.#region = options.region
     this.#credentials = options.credentials
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init))
     this.#timeoutMs = options.timeoutMs ?? 30_000
-    if (!Number.isInteger(this.#timeoutMs) || this.#timeoutMs < 1) throw new InvalidArgumentError('timeoutMs must be a positive integer.')
+    if (!Number.isInteger(this.#timeoutMs) || this.#timeoutMs < 1) throw new InvalidInputError('timeoutMs must be a positive integer.')
     // Bad credentials, region or SSE settings fail here, at start-up, rather than on the first request.
     checkScope(options)
     this.#sse = sseHeaderTable(options.serverSideEncryption)
@@ -139,7 +133,7 @@ export class S3Client {
    * All of them are signed, so a client that drops one is refused.
    *
    * @param headers headers the client must send with exactly these values (signed).
-   * @throws {InvalidArgumentError} a bad key or `expiresIn` outside 1..604800, or an SSE header
+   * @throws {InvalidInputError} a bad key or `expiresIn` outside 1..604800, or an SSE header
    *   given while `serverSideEncryption` is set (the option decides them).
    * @example
    * const { url, headers } = await s3.presignRequest('GET', 'a.bin', { expiresIn: 900 })
@@ -149,12 +143,12 @@ export class S3Client {
     method: 'GET' | 'HEAD' | 'PUT',
     key: string,
     options: { expiresIn: number; query?: Query; headers?: Readonly<Record<string, string>> },
-  ): Promise<PresignedRequest> {
+  ): Promise<SignedRequest> {
     const url = this.bucket.objectUrl(checkKey(key), options.query)
     const sse = this.#sse[method !== 'PUT' ? 'read' : options.query?.['partNumber'] === undefined ? 'write' : 'part']
     const given = options.headers ?? {}
     const clash = Object.keys(sse).length > 0 ? Object.keys(given).find(isSseHeader) : undefined
-    if (clash !== undefined) throw new InvalidArgumentError(`Header ${clash} is set by the serverSideEncryption option; do not pass it as well.`)
+    if (clash !== undefined) throw new InvalidInputError(`Header ${clash} is set by the serverSideEncryption option; do not pass it as well.`)
     const headers = { ...given, ...sse }
     return { url: await presignUrl({ method, url, headers, expiresIn: options.expiresIn, region: this.#region, credentials: this.#credentials }), headers }
   }
@@ -164,7 +158,7 @@ export class S3Client {
    * request needs headers as well: use {@link S3Client.presignRequest}, which returns them.
    *
    * @param headers headers the client must send with exactly these values (signed).
-   * @throws {InvalidArgumentError} as {@link S3Client.presignRequest}.
+   * @throws {InvalidInputError} as {@link S3Client.presignRequest}.
    * @example
    * const url = await s3.presignObject('GET', 'a.bin', { expiresIn: 900 })
    */
@@ -176,7 +170,7 @@ export class S3Client {
    * Starts a multipart upload, binding its content type, user metadata and `serverSideEncryption`.
    *
    * @returns the upload id.
-   * @throws {InvalidArgumentError} | {S3Error} | {BadS3ResponseError} | {S3UnreachableError}
+   * @throws {InvalidInputError} | {S3Error} | {BadS3ResponseError} | {S3UnreachableError}
    * @example
    * const uploadId = await s3.createMultipartUpload('a.bin', { metadata: { owner: 'ada' } })
    */
@@ -191,7 +185,7 @@ export class S3Client {
   /**
    * Lists every part uploaded so far, following the pages.
    *
-   * @throws {InvalidArgumentError} | {S3Error} `NoSuchUpload` when the upload is gone | {BadS3ResponseError} | {S3UnreachableError}
+   * @throws {InvalidInputError} | {S3Error} `NoSuchUpload` when the upload is gone | {BadS3ResponseError} | {S3UnreachableError}
    * @example
    * const done = await s3.listParts('a.bin', uploadId)
    */
@@ -220,7 +214,7 @@ export class S3Client {
    * read with a HEAD (which carries the SSE-C key when `serverSideEncryption` is SSE-C).
    *
    * @returns the object's ETag.
-   * @throws {InvalidArgumentError} | {S3Error} (`NoSuchUpload`, `InvalidPart`, `EntityTooSmall`, …) | {BadS3ResponseError} | {S3UnreachableError}
+   * @throws {InvalidInputError} | {S3Error} (`NoSuchUpload`, `InvalidPart`, `EntityTooSmall`, …) | {BadS3ResponseError} | {S3UnreachableError}
    * @example
    * const { etag } = await s3.completeMultipartUpload('a.bin', uploadId, [{ partNumber: 1, etag }])
    */
@@ -239,7 +233,7 @@ export class S3Client {
   /**
    * Aborts a multipart upload and frees its parts.
    *
-   * @throws {InvalidArgumentError} | {S3Error} `NoSuchUpload` when it is already gone | {S3UnreachableError}
+   * @throws {InvalidInputError} | {S3Error} `NoSuchUpload` when it is already gone | {S3UnreachableError}
    * @example
    * await s3.abortMultipartUpload('a.bin', uploadId)
    */
@@ -254,8 +248,8 @@ export class S3Client {
    * @example
    * const pending = await s3.listMultipartUploads('users/42/')
    */
-  async listMultipartUploads(prefix = ''): Promise<PendingUpload[]> {
-    const uploads: PendingUpload[] = []
+  async listMultipartUploads(prefix = ''): Promise<MultipartUpload[]> {
+    const uploads: MultipartUpload[] = []
     let keyMarker = ''
     let uploadIdMarker = ''
     for (;;) {
@@ -278,7 +272,7 @@ export class S3Client {
   /**
    * Reads an object's size, ETag, content type, user metadata and encryption at rest.
    *
-   * @throws {InvalidArgumentError} | {S3Error} `NoSuchKey` when there is no such object | {S3UnreachableError}
+   * @throws {InvalidInputError} | {S3Error} `NoSuchKey` when there is no such object | {S3UnreachableError}
    * @example
    * const { size, metadata } = await s3.headObject('a.bin')
    */
@@ -305,7 +299,7 @@ export class S3Client {
    * the store rewrites its metadata without the body crossing the network. `ifMatch` pins the copy
    * to the version the caller read.
    *
-   * @throws {InvalidArgumentError} | {S3Error} `PreconditionFailed` when the object changed | {S3UnreachableError}
+   * @throws {InvalidInputError} | {S3Error} `PreconditionFailed` when the object changed | {S3UnreachableError}
    * @example
    * await s3.replaceMetadata('a.bin', { metadata: { 'client-side-encryption-key': '…' } })
    */
@@ -327,7 +321,7 @@ export class S3Client {
    * Copies bytes `[start, end)` of `sourceKey` into part `partNumber` of a multipart upload to `key`
    * (UploadPartCopy): the store copies, nothing crosses the network.
    *
-   * @throws {InvalidArgumentError} | {S3Error} `PreconditionFailed` when the source changed | {S3UnreachableError}
+   * @throws {InvalidInputError} | {S3Error} `PreconditionFailed` when the source changed | {S3UnreachableError}
    * @example
    * const { etag } = await s3.uploadPartCopy('a.bin', uploadId, 2, 'a.bin', 5242880, 10485760)
    */
@@ -335,7 +329,7 @@ export class S3Client {
     checkKey(key)
     checkKey(sourceKey)
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end <= start) {
-      throw new InvalidArgumentError('The copy range must be [start, end) with 0 ≤ start < end.')
+      throw new InvalidInputError('The copy range must be [start, end) with 0 ≤ start < end.')
     }
     const headers: Record<string, string> = {
       ...this.#sse.part,
@@ -367,7 +361,7 @@ export class S3Client {
     const query: Record<string, string> = { 'list-type': '2', prefix: options.prefix ?? '' }
     if (options.continuationToken !== undefined) query['continuation-token'] = options.continuationToken
     if (options.maxKeys !== undefined) {
-      if (!Number.isInteger(options.maxKeys) || options.maxKeys < 1 || options.maxKeys > 1000) throw new InvalidArgumentError('maxKeys must be an integer from 1 to 1000.')
+      if (!Number.isInteger(options.maxKeys) || options.maxKeys < 1 || options.maxKeys > 1000) throw new InvalidInputError('maxKeys must be an integer from 1 to 1000.')
       query['max-keys'] = String(options.maxKeys)
     }
     const body = await this.#send('ListObjectsV2', 'GET', this.bucket.bucketUrl(query))
@@ -384,7 +378,7 @@ export class S3Client {
   /**
    * Deletes an object. Deleting a missing object succeeds, as in S3.
    *
-   * @throws {InvalidArgumentError} | {S3Error} | {S3UnreachableError}
+   * @throws {InvalidInputError} | {S3Error} | {S3UnreachableError}
    * @example
    * await s3.deleteObject('a.bin')
    */
@@ -458,7 +452,7 @@ export class S3Client {
  * metadata, validated and normalized: sent with CreateMultipartUpload and CopyObject, and signed into
  * a single PUT's URL.
  *
- * @throws {InvalidArgumentError} with code `INVALID_CONTENT_TYPE` (type or disposition), `INVALID_METADATA`,
+ * @throws {InvalidInputError} with code `INVALID_CONTENT_TYPE` (type or disposition), `INVALID_METADATA`,
  *   or `INVALID_ARGUMENT` (an ACL that is not one of {@link PrivateAcl}).
  * @example
  * objectHeaders({ contentType: 'text/plain', metadata: { owner: 'ada' } }) // { 'content-type': 'text/plain', 'x-amz-meta-owner': 'ada' }
@@ -469,7 +463,7 @@ export function objectHeaders(options: ObjectOptions): Record<string, string> {
   if (options.contentDisposition !== undefined) headers['content-disposition'] = checkContentType(options.contentDisposition, 'contentDisposition')
   if (options.acl !== undefined) {
     const acl: unknown = options.acl
-    if (!PRIVATE_ACLS.some((a) => a === acl)) throw new InvalidArgumentError(`acl must be one of ${PRIVATE_ACLS.join(', ')}.`)
+    if (!PRIVATE_ACLS.some((a) => a === acl)) throw new InvalidInputError(`acl must be one of ${PRIVATE_ACLS.join(', ')}.`)
     headers['x-amz-acl'] = options.acl
   }
   if (options.metadata !== undefined) {

@@ -8,7 +8,7 @@
  * presigned URLs carry `UNSIGNED-PAYLOAD` and no checksum parameters, so the browser can PUT any
  * body without the server seeing it.
  */
-import { InvalidArgumentError } from './errors.js'
+import { InvalidInputError } from './errors.js'
 import { parseHttpUrl, uriEncode } from './uri.js'
 
 /** Storage credentials. Held by the server only; never sent to a browser, logged or echoed. */
@@ -74,7 +74,7 @@ const encoder = new TextEncoder()
  * the server never saw with a plain `fetch`.
  *
  * @returns the URL to hand out. Its path and query are re-encoded the way they were signed.
- * @throws {InvalidArgumentError} a malformed URL, method, region, credential or header, or
+ * @throws {InvalidInputError} a malformed URL, method, region, credential or header, or
  *   `expiresIn` outside 1..604800.
  * @example
  * const url = await presignUrl({
@@ -85,7 +85,7 @@ const encoder = new TextEncoder()
 export async function presignUrl(options: PresignOptions): Promise<string> {
   const expiresIn = options.expiresIn
   if (typeof expiresIn !== 'number' || !Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_PRESIGN_EXPIRES) {
-    throw new InvalidArgumentError(`expiresIn must be an integer from 1 to ${MAX_PRESIGN_EXPIRES} seconds, got ${String(expiresIn)}.`)
+    throw new InvalidInputError(`expiresIn must be an integer from 1 to ${MAX_PRESIGN_EXPIRES} seconds, got ${String(expiresIn)}.`)
   }
   const { url, query, headers, amzDate, scope } = prepare(options)
   const signedHeaders = Object.keys(headers).sort().join(';')
@@ -108,7 +108,7 @@ export async function presignUrl(options: PresignOptions): Promise<string> {
  * Signs a request with the `Authorization` header. The body's SHA-256 is signed too
  * (`x-amz-content-sha256`), so the store rejects a body changed on the way.
  *
- * @throws {InvalidArgumentError} a malformed URL, method, region, credential or header.
+ * @throws {InvalidInputError} a malformed URL, method, region, credential or header.
  * @example
  * const { url, headers } = await signRequest({ method: 'HEAD', url: 'http://127.0.0.1:7480/bucket/key', region, credentials })
  * const response = await fetch(url, { method: 'HEAD', headers })
@@ -142,31 +142,31 @@ interface Prepared {
 function prepare(options: SigningScope & { method: string; url: string | URL; headers?: Readonly<Record<string, string>> }): Prepared {
   checkScope(options)
   if (typeof options.method !== 'string' || !/^[A-Z]+$/.test(options.method)) {
-    throw new InvalidArgumentError(`method must be an uppercase HTTP method such as "PUT", got ${JSON.stringify(options.method)}.`)
+    throw new InvalidInputError(`method must be an uppercase HTTP method such as "PUT", got ${JSON.stringify(options.method)}.`)
   }
   const url = parseHttpUrl(options.url, 'url')
   url.pathname = canonicalPath(url.pathname)
   const query: [string, string][] = []
   for (const [name, value] of url.searchParams) {
     if (/^x-amz-(algorithm|credential|date|expires|signedheaders|signature|security-token)$/i.test(name)) {
-      throw new InvalidArgumentError(`url already carries the auth parameter ${name}; sign the bare URL.`)
+      throw new InvalidInputError(`url already carries the auth parameter ${name}; sign the bare URL.`)
     }
     query.push([name, value])
   }
   const headers: Record<string, string> = { host: url.host }
   for (const [rawName, value] of Object.entries(options.headers ?? {})) {
     const name = rawName.toLowerCase()
-    if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) throw new InvalidArgumentError(`Header name ${JSON.stringify(rawName)} is not a valid HTTP token.`)
+    if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) throw new InvalidInputError(`Header name ${JSON.stringify(rawName)} is not a valid HTTP token.`)
     if (name === 'host' || name === 'authorization' || name in headers) {
-      throw new InvalidArgumentError(`Header ${name} must not be given (or given twice): it is set by the signer or duplicates another.`)
+      throw new InvalidInputError(`Header ${name} must not be given (or given twice): it is set by the signer or duplicates another.`)
     }
     if (typeof value !== 'string' || !/^[\t\x20-\x7e]*$/.test(value)) {
-      throw new InvalidArgumentError(`Header ${name} must be a string of printable ASCII.`)
+      throw new InvalidInputError(`Header ${name} must be a string of printable ASCII.`)
     }
     headers[name] = value
   }
   const date = options.date ?? new Date()
-  if (!(date instanceof Date) || Number.isNaN(date.getTime())) throw new InvalidArgumentError('date must be a valid Date.')
+  if (!(date instanceof Date) || Number.isNaN(date.getTime())) throw new InvalidInputError('date must be a valid Date.')
   const amzDate = date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
   const scope = `${amzDate.slice(0, 8)}/${options.region}/${options.service ?? 's3'}/aws4_request`
   return { url, query, headers, amzDate, scope }
@@ -175,28 +175,28 @@ function prepare(options: SigningScope & { method: string; url: string | URL; he
 /**
  * Checks credentials, region and service without signing anything.
  *
- * @throws {InvalidArgumentError} naming the bad field.
+ * @throws {InvalidInputError} naming the bad field.
  * @example
  * checkScope({ region: 'us-east-1', credentials: { accessKeyId: 'AKIA…', secretAccessKey: '…' } })
  */
 export function checkScope(scope: SigningScope): void {
   const { credentials, region, service } = scope
-  if (typeof credentials !== 'object' || credentials === null) throw new InvalidArgumentError('credentials must be { accessKeyId, secretAccessKey }.')
+  if (typeof credentials !== 'object' || credentials === null) throw new InvalidInputError('credentials must be { accessKeyId, secretAccessKey }.')
   // A '/' in the key id would shift the fields of the credential scope.
   if (typeof credentials.accessKeyId !== 'string' || !/^[\x21-\x2e\x30-\x7e]+$/.test(credentials.accessKeyId)) {
-    throw new InvalidArgumentError('credentials.accessKeyId must be a non-empty string of printable ASCII without "/".')
+    throw new InvalidInputError('credentials.accessKeyId must be a non-empty string of printable ASCII without "/".')
   }
   if (typeof credentials.secretAccessKey !== 'string' || credentials.secretAccessKey.length === 0) {
-    throw new InvalidArgumentError('credentials.secretAccessKey must be a non-empty string.')
+    throw new InvalidInputError('credentials.secretAccessKey must be a non-empty string.')
   }
   if (credentials.sessionToken !== undefined && (typeof credentials.sessionToken !== 'string' || credentials.sessionToken.length === 0)) {
-    throw new InvalidArgumentError('credentials.sessionToken, when given, must be a non-empty string.')
+    throw new InvalidInputError('credentials.sessionToken, when given, must be a non-empty string.')
   }
   if (typeof region !== 'string' || !/^[A-Za-z0-9_-]+$/.test(region)) {
-    throw new InvalidArgumentError(`region must be a region name such as "us-east-1", got ${JSON.stringify(region)}.`)
+    throw new InvalidInputError(`region must be a region name such as "us-east-1", got ${JSON.stringify(region)}.`)
   }
   if (service !== undefined && (typeof service !== 'string' || !/^[a-z0-9-]+$/.test(service))) {
-    throw new InvalidArgumentError('service must be a lowercase service name such as "s3".')
+    throw new InvalidInputError('service must be a lowercase service name such as "s3".')
   }
 }
 
@@ -208,8 +208,8 @@ function canonicalPath(pathname: string): string {
       .map((segment) => uriEncode(decodeURIComponent(segment)))
       .join('/')
   } catch (error) {
-    if (error instanceof InvalidArgumentError) throw error
-    throw new InvalidArgumentError('url has a malformed percent-encoding in its path.')
+    if (error instanceof InvalidInputError) throw error
+    throw new InvalidInputError('url has a malformed percent-encoding in its path.')
   }
 }
 

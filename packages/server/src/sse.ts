@@ -11,7 +11,7 @@
  * for uploads with checksums (we send none) or under a bucket policy that demands it, and stores
  * that do not implement a header there may refuse it (R2 answers 501 to headers it lacks).
  */
-import { InvalidArgumentError } from './errors.js'
+import { InvalidInputError } from './errors.js'
 import { md5 } from './md5.js'
 
 /**
@@ -66,7 +66,7 @@ const NONE: Readonly<Record<string, string>> = Object.freeze({})
  * | `SSE-C` | `…-customer-algorithm`, `-key`, `-key-md5` | the same | the same | `x-amz-copy-source-…` |
  *
  * @param sse the mode; validated here (the key is read, not kept).
- * @throws {InvalidArgumentError} an unknown mode, a `keyId` that is not printable ASCII, or an SSE-C
+ * @throws {InvalidInputError} an unknown mode, a `keyId` that is not printable ASCII, or an SSE-C
  *   key that is not a 32-byte `Uint8Array`.
  * @example
  * serverSideEncryptionHeaders({ mode: 'aws:kms', keyId: 'alias/uploads' }, 'write')
@@ -74,7 +74,7 @@ const NONE: Readonly<Record<string, string>> = Object.freeze({})
  */
 export function serverSideEncryptionHeaders(sse: ServerSideEncryption, operation: SseOperation): Record<string, string> {
   const table = sseHeaderTable(sse)
-  if (!Object.hasOwn(table, operation)) throw new InvalidArgumentError(`operation must be one of ${Object.keys(table).join(', ')}.`)
+  if (!Object.hasOwn(table, operation)) throw new InvalidInputError(`operation must be one of ${Object.keys(table).join(', ')}.`)
   return { ...table[operation] }
 }
 
@@ -82,11 +82,11 @@ export function serverSideEncryptionHeaders(sse: ServerSideEncryption, operation
  * Validates `sse` and computes its headers for every operation: the key's base64 and MD5 once, not
  * per request. `undefined` (no SSE) gives empty header sets.
  *
- * @throws {InvalidArgumentError} as {@link serverSideEncryptionHeaders}.
+ * @throws {InvalidInputError} as {@link serverSideEncryptionHeaders}.
  */
 export function sseHeaderTable(sse: ServerSideEncryption | undefined): SseHeaderTable {
   if (sse === undefined) return { write: NONE, part: NONE, read: NONE, copySource: NONE }
-  if (typeof sse !== 'object' || sse === null) throw new InvalidArgumentError("serverSideEncryption must be { mode: 'AES256' | 'aws:kms' | 'SSE-C', … }.")
+  if (typeof sse !== 'object' || sse === null) throw new InvalidInputError("serverSideEncryption must be { mode: 'AES256' | 'aws:kms' | 'SSE-C', … }.")
   // Kept for the message: past the switch the compiler holds the mode impossible, a caller in plain JavaScript does not.
   const given: unknown = sse.mode
   switch (sse.mode) {
@@ -95,7 +95,7 @@ export function sseHeaderTable(sse: ServerSideEncryption | undefined): SseHeader
     case 'aws:kms': {
       const { keyId } = sse
       if (keyId !== undefined && (typeof keyId !== 'string' || !/^[\x21-\x7e]{1,2048}$/.test(keyId))) {
-        throw new InvalidArgumentError('serverSideEncryption.keyId must be a KMS key id, alias or ARN (printable ASCII without spaces).')
+        throw new InvalidInputError('serverSideEncryption.keyId must be a KMS key id, alias or ARN (printable ASCII without spaces).')
       }
       const write: Record<string, string> = { [SSE]: 'aws:kms' }
       if (keyId !== undefined) write[`${SSE}-aws-kms-key-id`] = keyId
@@ -104,7 +104,7 @@ export function sseHeaderTable(sse: ServerSideEncryption | undefined): SseHeader
     case 'SSE-C': {
       const { key } = sse
       if (!(key instanceof Uint8Array) || key.length !== 32) {
-        throw new InvalidArgumentError('serverSideEncryption.key must be a Uint8Array of 32 bytes (an AES-256 key) for SSE-C.')
+        throw new InvalidInputError('serverSideEncryption.key must be a Uint8Array of 32 bytes (an AES-256 key) for SSE-C.')
       }
       const customer = (prefix: string): Record<string, string> => ({
         [`${prefix}algorithm`]: 'AES256',
@@ -115,7 +115,7 @@ export function sseHeaderTable(sse: ServerSideEncryption | undefined): SseHeader
       return { write: headers, part: headers, read: headers, copySource: customer(COPY_CUSTOMER) }
     }
     default:
-      throw new InvalidArgumentError(`serverSideEncryption.mode must be 'AES256', 'aws:kms' or 'SSE-C', got ${JSON.stringify(given)}.`)
+      throw new InvalidInputError(`serverSideEncryption.mode must be 'AES256', 'aws:kms' or 'SSE-C', got ${JSON.stringify(given)}.`)
   }
 }
 

@@ -1,9 +1,9 @@
 /**
  * Checks for every value that comes from a caller and ends up in a signed S3 request: object keys,
  * upload ids, part numbers, metadata, content types and ranges. Each returns the value (normalized
- * where said) or throws an {@link InvalidArgumentError} whose `code` names the field.
+ * where said) or throws an {@link InvalidInputError} whose `code` names the field.
  */
-import { InvalidArgumentError } from './errors.js'
+import { InvalidInputError } from './errors.js'
 
 /** S3's longest object key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024
@@ -26,13 +26,13 @@ const encoder = new TextEncoder()
  * An object key: non-empty, at most 1024 bytes of UTF-8, not starting with `/`, and without control
  * characters or `.`/`..` segments.
  *
- * @throws {InvalidArgumentError} with code `INVALID_KEY`.
+ * @throws {InvalidInputError} with code `INVALID_KEY`.
  * @example
  * checkKey('users/42/video.mp4') // 'users/42/video.mp4'
  */
 export function checkKey(value: unknown): string {
   const fail = (why: string): never => {
-    throw new InvalidArgumentError(`key ${why}.`, 'INVALID_KEY')
+    throw new InvalidInputError(`key ${why}.`, 'INVALID_KEY')
   }
   if (typeof value !== 'string') return fail('must be a string')
   if (value.length === 0) return fail('must not be empty')
@@ -50,13 +50,13 @@ export function checkKey(value: unknown): string {
 /**
  * A multipart upload id as the store issued it: printable ASCII without spaces, at most 1024 long.
  *
- * @throws {InvalidArgumentError} with code `INVALID_UPLOAD_ID`.
+ * @throws {InvalidInputError} with code `INVALID_UPLOAD_ID`.
  * @example
  * checkUploadId('2~x7Kp…') // returned as is
  */
 export function checkUploadId(value: unknown): string {
   if (typeof value !== 'string' || !/^[\x21-\x7e]{1,1024}$/.test(value)) {
-    throw new InvalidArgumentError('uploadId must be the non-empty upload id that createMultipart returned.', 'INVALID_UPLOAD_ID')
+    throw new InvalidInputError('uploadId must be the non-empty upload id that createMultipart returned.', 'INVALID_UPLOAD_ID')
   }
   return value
 }
@@ -64,13 +64,13 @@ export function checkUploadId(value: unknown): string {
 /**
  * A part number: an integer from 1 to 10000.
  *
- * @throws {InvalidArgumentError} with code `INVALID_PART_NUMBER`.
+ * @throws {InvalidInputError} with code `INVALID_PART_NUMBER`.
  * @example
  * checkPartNumber(3) // 3
  */
 export function checkPartNumber(value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_PART_NUMBER) {
-    throw new InvalidArgumentError(`Part numbers must be integers from 1 to ${MAX_PART_NUMBER}, got ${JSON.stringify(value) ?? String(value)}.`, 'INVALID_PART_NUMBER')
+    throw new InvalidInputError(`Part numbers must be integers from 1 to ${MAX_PART_NUMBER}, got ${JSON.stringify(value) ?? String(value)}.`, 'INVALID_PART_NUMBER')
   }
   return value
 }
@@ -78,16 +78,16 @@ export function checkPartNumber(value: unknown): number {
 /**
  * A list of distinct part numbers, at least one and at most `max`.
  *
- * @throws {InvalidArgumentError} with code `INVALID_PART_NUMBER`.
+ * @throws {InvalidInputError} with code `INVALID_PART_NUMBER`.
  * @example
  * checkPartNumbers([1, 2, 3], 100) // [1, 2, 3]
  */
 export function checkPartNumbers(value: unknown, max: number): number[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > max) {
-    throw new InvalidArgumentError(`partNumbers must be an array of 1 to ${max} part numbers; ask for more in further requests.`, 'INVALID_PART_NUMBER')
+    throw new InvalidInputError(`partNumbers must be an array of 1 to ${max} part numbers; ask for more in further requests.`, 'INVALID_PART_NUMBER')
   }
   const numbers = value.map(checkPartNumber)
-  if (new Set(numbers).size !== numbers.length) throw new InvalidArgumentError('partNumbers must not repeat a part number.', 'INVALID_PART_NUMBER')
+  if (new Set(numbers).size !== numbers.length) throw new InvalidInputError('partNumbers must not repeat a part number.', 'INVALID_PART_NUMBER')
   return numbers
 }
 
@@ -95,27 +95,27 @@ export function checkPartNumbers(value: unknown, max: number): number[] {
  * The parts of a multipart upload to complete: `{ partNumber, etag }` objects with distinct part
  * numbers, returned sorted by part number (S3 wants them ascending).
  *
- * @throws {InvalidArgumentError} with code `INVALID_PARTS`, or `INVALID_PART_NUMBER` for a bad number.
+ * @throws {InvalidInputError} with code `INVALID_PARTS`, or `INVALID_PART_NUMBER` for a bad number.
  * @example
  * checkCompletedParts([{ partNumber: 2, etag: '"b"' }, { partNumber: 1, etag: '"a"' }]) // sorted 1, 2
  */
 export function checkCompletedParts(value: unknown): CompletedPart[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > MAX_PART_NUMBER) {
-    throw new InvalidArgumentError(`parts must be an array of 1 to ${MAX_PART_NUMBER} { partNumber, etag } objects.`, 'INVALID_PARTS')
+    throw new InvalidInputError(`parts must be an array of 1 to ${MAX_PART_NUMBER} { partNumber, etag } objects.`, 'INVALID_PARTS')
   }
   const parts = value.map((part: unknown): CompletedPart => {
     if (typeof part !== 'object' || part === null || !('partNumber' in part) || !('etag' in part)) {
-      throw new InvalidArgumentError('Each part must be an object { partNumber, etag }.', 'INVALID_PARTS')
+      throw new InvalidInputError('Each part must be an object { partNumber, etag }.', 'INVALID_PARTS')
     }
     const etag = part.etag
     if (typeof etag !== 'string' || !/^[\x20-\x7e]{1,1024}$/.test(etag)) {
-      throw new InvalidArgumentError('Each part needs the non-empty ETag that its PUT returned.', 'INVALID_PARTS')
+      throw new InvalidInputError('Each part needs the non-empty ETag that its PUT returned.', 'INVALID_PARTS')
     }
     return { partNumber: checkPartNumber(part.partNumber), etag }
   })
   parts.sort((a, b) => a.partNumber - b.partNumber)
   if (parts.some((part, i) => i > 0 && parts[i - 1]?.partNumber === part.partNumber)) {
-    throw new InvalidArgumentError('parts must not repeat a part number.', 'INVALID_PART_NUMBER')
+    throw new InvalidInputError('parts must not repeat a part number.', 'INVALID_PART_NUMBER')
   }
   return parts
 }
@@ -125,13 +125,13 @@ export function checkCompletedParts(value: unknown): CompletedPart[] {
  * without it; values are printable ASCII without leading or trailing spaces (stores trim them, and
  * non-ASCII does not survive every store: base64 it). Names and values together at most 2 KB.
  *
- * @throws {InvalidArgumentError} with code `INVALID_METADATA`.
+ * @throws {InvalidInputError} with code `INVALID_METADATA`.
  * @example
  * checkMetadata({ 'X-Amz-Meta-Owner': 'ada' }) // { owner: 'ada' }
  */
 export function checkMetadata(value: unknown): Record<string, string> {
   const fail = (why: string): never => {
-    throw new InvalidArgumentError(`metadata ${why}.`, 'INVALID_METADATA')
+    throw new InvalidInputError(`metadata ${why}.`, 'INVALID_METADATA')
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('must be an object of string values')
   const out: Record<string, string> = {}
@@ -153,13 +153,13 @@ export function checkMetadata(value: unknown): Record<string, string> {
  * A content type (or another header value of that shape, named `name` in the message): printable
  * ASCII, 1 to 255 characters, not starting or ending with a space.
  *
- * @throws {InvalidArgumentError} with code `INVALID_CONTENT_TYPE`.
+ * @throws {InvalidInputError} with code `INVALID_CONTENT_TYPE`.
  * @example
  * checkContentType('application/octet-stream')
  */
 export function checkContentType(value: unknown, name = 'contentType'): string {
   if (typeof value !== 'string' || !/^[\x21-\x7e][\x20-\x7e]{0,254}$/.test(value) || value !== value.trimEnd()) {
-    throw new InvalidArgumentError(`${name} must be printable ASCII of at most 255 characters, such as "application/octet-stream".`, 'INVALID_CONTENT_TYPE')
+    throw new InvalidInputError(`${name} must be printable ASCII of at most 255 characters, such as "application/octet-stream".`, 'INVALID_CONTENT_TYPE')
   }
   return value
 }
@@ -167,7 +167,7 @@ export function checkContentType(value: unknown, name = 'contentType'): string {
 /**
  * One HTTP byte range: `bytes=first-last`, `bytes=first-` or `bytes=-suffixLength`.
  *
- * @throws {InvalidArgumentError} with code `INVALID_RANGE`.
+ * @throws {InvalidInputError} with code `INVALID_RANGE`.
  * @example
  * checkRange('bytes=0-99') // 'bytes=0-99'
  */
@@ -177,13 +177,13 @@ export function checkRange(value: unknown): string {
     m !== null &&
     (m[3] !== undefined ? Number(m[3]) > 0 : m[2] === undefined || m[2] === '' || Number(m[1]) <= Number(m[2]))
   if (!ok || typeof value !== 'string') {
-    throw new InvalidArgumentError('range must be one byte range: "bytes=first-last", "bytes=first-" or "bytes=-length".', 'INVALID_RANGE')
+    throw new InvalidInputError('range must be one byte range: "bytes=first-last", "bytes=first-" or "bytes=-length".', 'INVALID_RANGE')
   }
   return value
 }
 
 /** An ETag as the store gave it (quoted), for a precondition header: printable ASCII. */
 export function checkEtag(value: unknown): string {
-  if (typeof value !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(value)) throw new InvalidArgumentError('etag must be the ETag the store gave (printable ASCII).')
+  if (typeof value !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(value)) throw new InvalidInputError('etag must be the ETag the store gave (printable ASCII).')
   return value
 }

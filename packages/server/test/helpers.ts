@@ -1,7 +1,8 @@
 /// <reference types="node" />
 // Shared fixtures for the tests that talk to the real RGW that scripts/test.sh starts.
 import { afterAll, beforeEach } from 'vitest'
-import { type PresignHandlerOptions, S3Client, createPresignHandler } from '../src/index.js'
+import { type PresignHandlerOptions, createPresignHandler } from '../src/index.js'
+import { S3Client } from '../src/subpath-s3.js'
 
 /** The S3 server the test command started (scripts/rgw.sh), from the environment. */
 export interface S3Env {
@@ -140,11 +141,6 @@ export function bytes(length: number, seed: number): Uint8Array<ArrayBuffer> {
 }
 
 export const MiB = 1024 * 1024
-
-/** Waits `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
 
 /**
  * Registers the per-file RGW fixture: a fresh env, client and handler before each test (so a missing

@@ -3,7 +3,8 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { S3Client, toNodeListener } from '../src/index.js'
+import { toNodeListener } from '../src/index.js'
+import { S3Client } from '../src/subpath-s3.js'
 import { type S3Env, handlerFor, runPrefix, s3Env } from './helpers.js'
 
 let env: S3Env

@@ -2,7 +2,8 @@
 // The S3 client: its XML reading and error mapping through an injected fetch, then listing and
 // deleting against the real RGW.
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
-import { S3Client, S3Error, S3UnreachableError, createPresignHandler } from '../src/index.js'
+import { S3Error, S3UnreachableError, createPresignHandler } from '../src/index.js'
+import { S3Client } from '../src/subpath-s3.js'
 import { type S3Env, bytes, call, errorCode, runPrefix, s3Env } from './helpers.js'
 
 const fakeOptions = {

@@ -5,14 +5,8 @@
 // SSE over plain http, and aws:kms with the key id "testkey-1".
 import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
-import {
-  InvalidArgumentError,
-  S3Client,
-  type ServerSideEncryption,
-  type SseOperation,
-  createPresignHandler,
-  serverSideEncryptionHeaders,
-} from '../src/index.js'
+import { InvalidInputError, type ServerSideEncryption, createPresignHandler } from '../src/index.js'
+import { S3Client, type SseOperation, serverSideEncryptionHeaders } from '../src/subpath-s3.js'
 import { type S3Env, MiB, bytes, call, field, handlerFor, headersOf, runPrefix, s3Env, signedParts } from './helpers.js'
 import file from './vectors/sse-c.json'
 
@@ -76,7 +70,7 @@ describe('serverSideEncryptionHeaders', () => {
   ] as const)('refuses %s, at handler creation too', ([, bad, message]) => {
     const options: unknown = bad
     // @ts-expect-error deliberately ill-typed, as a plain-JavaScript caller might pass it
-    expect(() => serverSideEncryptionHeaders(options, 'write')).toThrow(InvalidArgumentError)
+    expect(() => serverSideEncryptionHeaders(options, 'write')).toThrow(InvalidInputError)
     // @ts-expect-error the same through the handler's options
     expect(() => createPresignHandler({ ...fakeOptions, authorize: () => true, serverSideEncryption: options })).toThrow(message)
   })
