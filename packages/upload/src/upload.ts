@@ -10,7 +10,7 @@ import { DEFAULT_CHUNK_SIZE, type ObjectKey, type ObjectMetadata, type Recipient
 import type { UseStore } from 'idb-keyval'
 import { TransferError, abortError } from './errors.js'
 import type { SignedRequest } from './http.js'
-import { PauseGate, Slots, runLanes } from './lanes.js'
+import { PauseGate, runLanes } from './lanes.js'
 import { withUploadLock } from './locks.js'
 import { type PartPlan, partAt, planParts } from './parts.js'
 import { type Runner, workerPool } from './pool.js'
@@ -126,8 +126,7 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
   let cancelled = false
   /** The multipart upload this run works on, for cancel() to abort. */
   let active: { objectKey: string; uploadId: string; resumeKey: string; store: UseStore } | null = null
-  /** Parts in flight, each with what stops its wait for a place on the wire (see `multipart`). */
-  const inflight = new Map<number, AbortController>()
+  const inflight = new Set<number>()
   /** Parts abandoned by pause(): they go back in the queue even if resume() came first. */
   const pausedParts = new Set<number>()
 
@@ -142,9 +141,9 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
     pause() {
       if (gate.paused || cancelled) return
       gate.pause()
-      for (const n of inflight.keys()) {
+      for (const n of inflight) {
         pausedParts.add(n)
-        cancelPart(n)
+        runner?.cancel(`part-${n}`)
       }
     },
     resume() {
@@ -154,7 +153,7 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
       if (cancelled) return
       cancelled = true
       controller.abort()
-      for (const n of inflight.keys()) cancelPart(n)
+      for (const n of inflight) runner?.cancel(`part-${n}`)
       gate.resume()
       await task.done.catch(() => undefined)
     },
@@ -226,12 +225,6 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
     }
   }
 
-  /** Stops part `n`: in its runner, and in its wait for a place on the wire if it is there. */
-  function cancelPart(n: number): void {
-    inflight.get(n)?.abort()
-    runner?.cancel(`part-${n}`)
-  }
-
   function runnerOf(): Runner {
     if (runner === null) throw new TransferError('BAD_STATE', 'No part runner.')
     return runner
@@ -295,7 +288,7 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
   }
 
   async function runPart(j: PartJob, callbacks: PartCallbacks): Promise<string> {
-    inflight.set(j.number, new AbortController())
+    inflight.add(j.number)
     try {
       return await runnerOf().uploadPart(`part-${j.number}`, j, callbacks)
     } finally {
@@ -326,11 +319,6 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
     for (let n = 1; n <= plan.partCount; n++) if (state.etags[n] === undefined) queue.push(n)
     const etags = new Map<number, string>(Object.entries(state.etags).map(([n, e]) => [Number(n), e]))
     const urls = new Map<number, SignedRequest>()
-    // Pipelining: one lane more than the runner's size, and as many places on the wire as its size.
-    // A part sealed while every place is taken waits here, in the page, before its PUT: so the next
-    // part is sealed while the others are sent, and at most size + 1 sealed parts exist at once.
-    const wire = new Slots(runnerOf().size)
-    const onWire = new Map<number, () => void>()
     const callbacks: PartCallbacks = {
       async sign(number, fresh): Promise<SignedRequest> {
         if (fresh) urls.delete(number)
@@ -345,16 +333,13 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
         if (request === undefined) throw new TransferError('BAD_STATE', `No URL for part ${number}.`)
         return request
       },
-      // Compare-and-set in IndexedDB before any byte of the part is sent (nonce safety), then a place on the wire.
-      async sealed(number, digest) {
-        await claimDigest(resumeKey, uploadId, number, digest, store)
-        onWire.set(number, await wire.acquire(inflight.get(number)?.signal))
-      },
+      // Compare-and-set in IndexedDB before any byte of the part is sent (nonce safety).
+      sealed: (number, digest) => claimDigest(resumeKey, uploadId, number, digest, store),
       progress: (number, sealed, sent) => progress.update(number, sealed, sent),
     }
     const sent = await runLanes({
       queue,
-      lanes: runnerOf().size + 1,
+      lanes: runnerOf().size,
       gate,
       stopped: () => cancelled,
       async send(number) {
@@ -367,16 +352,11 @@ export function upload(file: Blob, options: UploadOptions): UploadTask {
         } catch (e) {
           progress.abandon(number)
           throw e
-        } finally {
-          onWire.get(number)?.()
-          onWire.delete(number)
         }
       },
       requeue: (number, e) => pausedParts.delete(number) && !cancelled && e instanceof TransferError && e.code === 'ABORTED',
-      // Parts in flight are cancelled where they run; one waiting for the wire gets its place as
-      // the others end, and its runner's cancelled job then sends nothing.
       onFailure: () => {
-        for (const n of inflight.keys()) runner?.cancel(`part-${n}`)
+        for (const n of inflight) runner?.cancel(`part-${n}`)
       },
     })
     if (cancelled) throw abortError(controller.signal)

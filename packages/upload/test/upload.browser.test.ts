@@ -248,10 +248,9 @@ describe('upload to Ceph RGW', () => {
     // Other bytes in part 1, already on the store: the object would mix two versions of the file.
     const edited1 = data.slice()
     edited1[10] = (edited1[10] ?? 0) ^ 1
-    // Refused either by the check of parts already stored ("already uploaded") or, if part 1's ETag
-    // was not recorded before the first run failed, by its digest claim before any byte is sent
-    // ("first encrypted"): seen once in Firefox and WebKit under heavy load since parts are
-    // pipelined; never sent either way.
+    // Refused by the check of parts already stored ("already uploaded"), or, if part 1's ETag was
+    // not recorded before the first run failed (seen once in Firefox and WebKit under heavy load,
+    // with pipelined parts), by its digest claim before any byte is sent ("first encrypted").
     await expect(resume(file(edited1, 'same.bin'))).rejects.toMatchObject({ code: 'FILE_CHANGED', message: expect.stringMatching(/already uploaded|first encrypted/) })
     // The original file still resumes, sending only what is missing.
     const done = await upload(file(data, 'same.bin'), { signer, recipients: [kek], partSize: PART, store: s }).done
