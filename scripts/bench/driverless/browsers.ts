@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, openSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { FIREFOX_TEST_PREFS } from '../../../tests/support/firefox-provider.ts'
 
 export type Engine = 'chromium' | 'firefox' | 'webkit'
 
@@ -46,29 +47,9 @@ function chromiumArgs(profile: string, url: string): string[] {
  * file in one origin's group (20% of the limit).
  */
 const FIREFOX_PREFS: Readonly<Record<string, boolean | number | string>> = {
-  'dom.storageManager.prompt.testing': true,
-  'dom.storageManager.prompt.testing.allow': true,
+  // The tests' prefs (persist() settles, a closed network stays quiet, no first-run pages).
+  ...FIREFOX_TEST_PREFS,
   'dom.quotaManager.temporaryStorage.fixedLimit': 50 * 1024 * 1024, // KiB: 50 GiB
-  'browser.shell.checkDefaultBrowser': false,
-  'browser.startup.homepage_override.mstone': 'ignore',
-  'browser.startup.page': 0,
-  'browser.aboutwelcome.enabled': false,
-  'browser.sessionstore.resume_from_crash': false,
-  'browser.safebrowsing.malware.enabled': false,
-  'browser.safebrowsing.phishing.enabled': false,
-  'browser.safebrowsing.downloads.enabled': false,
-  'app.update.disabledForTesting': true,
-  'app.normandy.enabled': false,
-  'datareporting.policy.dataSubmissionEnabled': false,
-  'datareporting.healthreport.uploadEnabled': false,
-  'toolkit.telemetry.reportingpolicy.firstRun': false,
-  'extensions.update.enabled': false,
-  'extensions.getAddons.cache.enabled': false,
-  'network.captive-portal-service.enabled': false,
-  'network.connectivity-service.enabled': false,
-  'network.dns.disablePrefetch': true,
-  'browser.region.network.url': '',
-  'browser.newtabpage.enabled': false,
 }
 
 function command(engine: Engine, profile: string, url: string): { file: string; args: string[]; env: NodeJS.ProcessEnv } {
