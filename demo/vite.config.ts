@@ -12,7 +12,7 @@ export default defineConfig({
   // entries are bundled up front, as they must be (some of their dependencies, lodash's, are
   // CommonJS): the screen's own and the one @bucketseal/uppy imports.
   optimizeDeps: { noDiscovery: true, include: ['@uppy/core', '@uppy/core/utils', '@uppy/dashboard', '@uppy/golden-retriever'] },
-  // Upload Workers are module Workers (packages/upload/src/pool.ts).
+  // Upload Workers are module Workers (packages/client/src/pool.ts).
   worker: { format: 'es' },
   build: { target: 'es2022' },
 })

@@ -13,7 +13,7 @@ import { transform } from 'esbuild'
 
 /** The support floor (docs/ENGINES.md), as esbuild targets. */
 export const FLOOR = ['chrome103', 'edge103', 'firefox115', 'safari16', 'ios16']
-const PACKAGES = ['core', 'keys', 'upload', 'uppy']
+const PACKAGES = ['core', 'keys', 'client', 'uppy']
 
 const root = new URL('..', import.meta.url).pathname
 

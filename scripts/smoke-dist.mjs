@@ -12,7 +12,7 @@ const root = new URL('..', import.meta.url).pathname
 const pnpm = process.env.PNPM ?? 'pnpm'
 const dir = await mkdtemp(join(tmpdir(), 'bucketseal-dist-'))
 try {
-  for (const pkg of ['core', 'server', 'keys', 'upload', 'uppy']) {
+  for (const pkg of ['core', 'server', 'keys', 'client', 'uppy']) {
     execFileSync(pnpm, ['pack', '--pack-destination', dir], { cwd: join(root, 'packages', pkg), stdio: ['ignore', 'ignore', 'inherit'] })
   }
   const tarballs = (await readdir(dir)).filter((f) => f.endsWith('.tgz')).map((f) => join(dir, f))
@@ -24,7 +24,7 @@ try {
     `import { encrypt, decrypt, generateAesKwKey } from '@bucketseal/core'
 import { createPresignHandler } from '@bucketseal/server'
 import * as keys from '@bucketseal/keys'
-import * as upload from '@bucketseal/upload'
+import * as upload from '@bucketseal/client'
 import { Bucketseal } from '@bucketseal/uppy'
 import Uppy from '@uppy/core'
 import { readFileSync } from 'node:fs'
@@ -42,8 +42,8 @@ const uppy = new Uppy().use(Bucketseal, { signer: upload.httpSigner('/api/s3'), 
 if (uppy.getPlugin('Bucketseal')?.type !== 'uploader' || uppy.getState().capabilities.resumableUploads !== true) throw new Error('@bucketseal/uppy did not install')
 uppy.destroy()
 // The download Service Worker ships as a subpath of its own: a classic script (no import or export).
-const sw = readFileSync(fileURLToPath(import.meta.resolve('@bucketseal/upload/download-worker')), 'utf8')
-if (!sw.includes('bucketseal-download/1') || /^\s*(import|export)\b/m.test(sw)) throw new Error('@bucketseal/upload/download-worker is missing or not a classic script')
+const sw = readFileSync(fileURLToPath(import.meta.resolve('@bucketseal/client/download-worker')), 'utf8')
+if (!sw.includes('bucketseal-download/1') || /^\s*(import|export)\b/m.test(sw)) throw new Error('@bucketseal/client/download-worker is missing or not a classic script')
 console.log('published packages: ok')
 `,
   )

@@ -1,6 +1,6 @@
 /** What every screen shares: the key store, the presigning client, the object catalog, navigation. */
 import { KeyStore } from '@bucketseal/keys'
-import { type SharingSigner, httpSigner } from '@bucketseal/upload'
+import { type SharingSigner, httpSigner } from '@bucketseal/client'
 import type { DemoConfig } from './api.js'
 import { Catalog } from './catalog.js'
 

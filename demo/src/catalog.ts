@@ -5,7 +5,7 @@
  */
 import { type IdentityInput, type MirroredHeader, type Stanza, metadataToHeader, stanzaKeyId } from '@bucketseal/core'
 import type { KeyStore } from '@bucketseal/keys'
-import { type RemoteObject, type Signer, openRemote } from '@bucketseal/upload'
+import { type RemoteObject, type Signer, openRemote } from '@bucketseal/client'
 import { type ListedObject, listObjects } from './api.js'
 
 export interface Entry extends ListedObject {

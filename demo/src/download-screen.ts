@@ -2,7 +2,7 @@
  * Download: decrypt an object and save it (every chunk verified before it is written), or preview
  * its first bytes through one ranged read that fetches only the chunks covering them.
  */
-import { download, downloadRange, saveDownload } from '@bucketseal/upload'
+import { download, downloadRange, saveDownload } from '@bucketseal/client'
 import type { App, Screen } from './app.js'
 import { busy, downloadLink, field, h, notice, safeFileName, screenSection } from './dom.js'
 import { formatBytes } from './format.js'

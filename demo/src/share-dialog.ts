@@ -4,7 +4,7 @@
  * and records it in the object's metadata (a copy on the store); removing one rewrites the header.
  */
 import { type Recipient, type Stanza, stanzaKeyId } from '@bucketseal/core'
-import { type ShareResult, setRecipients, shareObject } from '@bucketseal/upload'
+import { type ShareResult, setRecipients, shareObject } from '@bucketseal/client'
 import type { App } from './app.js'
 import type { Entry } from './catalog.js'
 import { busy, field, h, notice } from './dom.js'

@@ -4,7 +4,7 @@
  * is listed on return: picking the same file again sends only the parts the store does not have.
  */
 import type { RecipientInput } from '@bucketseal/core'
-import { type UploadProgress, type UploadResult, type UploadTask, discardUpload, pendingUploads, upload, uploadStore } from '@bucketseal/upload'
+import { type UploadProgress, type UploadResult, type UploadTask, discardUpload, pendingUploads, upload, uploadStore } from '@bucketseal/client'
 import type { App, Screen } from './app.js'
 import { busy, field, h, notice, screenSection } from './dom.js'
 import { formatBytes, formatDate, formatDuration, formatRate } from './format.js'

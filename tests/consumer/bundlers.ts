@@ -99,7 +99,7 @@ const webpackBuilt: Bundling = {
 
 /**
  * esbuild does not turn `new Worker(new URL(…, import.meta.url))` into a Worker bundle, so the app
- * builds the Workers as entries of their own (the pool Worker from `@bucketseal/upload/worker`)
+ * builds the Workers as entries of their own (the pool Worker from `@bucketseal/client/worker`)
  * and hands them to `workerPool` by URL.
  */
 const esbuildBuilt: Bundling = {
@@ -109,7 +109,7 @@ const esbuildBuilt: Bundling = {
     const outDir = join(dir, 'dist-esbuild')
     await esbuild.build({
       absWorkingDir: dir,
-      entryPoints: { main: './main.ts', worker: '@bucketseal/upload/worker', 'own-worker': './own-worker.ts' },
+      entryPoints: { main: './main.ts', worker: '@bucketseal/client/worker', 'own-worker': './own-worker.ts' },
       outdir: outDir,
       bundle: true,
       format: 'esm',

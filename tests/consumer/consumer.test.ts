@@ -190,7 +190,7 @@ for (const bundling of BUNDLINGS) {
         status: 'rejected',
         error: { isError: true, code: 'WORKER_FAILED', name: 'TransferError', instanceOfTransferError: true, instanceOfBucketsealError: true },
       })
-      if (report.status === 'rejected') expect(report.error.message, seen(report)).toContain('@bucketseal/upload/worker')
+      if (report.status === 'rejected') expect(report.error.message, seen(report)).toContain('@bucketseal/client/worker')
     })
 
     it('e. files added to Uppy go up through the @bucketseal/uppy plugin with progress, and each downloads to the same bytes', async () => {

@@ -17,8 +17,8 @@ const run = promisify(execFile)
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const APP_SOURCES = fileURLToPath(new URL('./app/', import.meta.url))
-const PACKAGES = ['core', 'keys', 'upload', 'server', 'uppy'] as const
-/** The app's own comlink: the range @bucketseal/upload asks for, so npm installs one copy, as it would for a user. */
+const PACKAGES = ['core', 'keys', 'client', 'server', 'uppy'] as const
+/** The app's own comlink: the range @bucketseal/client asks for, so npm installs one copy, as it would for a user. */
 const COMLINK = 'comlink@^4.4.2'
 /** The app's own Uppy: @bucketseal/uppy's peer dependency, as an Uppy app already has it. */
 const UPPY = '@uppy/core@^6.0.0'

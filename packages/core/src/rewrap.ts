@@ -35,7 +35,7 @@ export async function rewrapRecipients(header: Header, options: RewrapOptions): 
  * The object's header with a new recipient list: same fixed fields, commitment and sealed metadata,
  * so the existing chunks stay valid behind it. Its length may differ from the old header's: chunks
  * then start at a new offset, which is why a stored object's body is rewritten as
- * `new header ‖ old chunks` (see `@bucketseal/upload`'s `setRecipients`).
+ * `new header ‖ old chunks` (see `@bucketseal/client`'s `setRecipients`).
  *
  * A party that once held the data key may have kept it: removing its entry stops it from opening the
  * object with its master key, not from using a key it saved. Only re-encryption revokes that.

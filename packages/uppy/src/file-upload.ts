@@ -4,7 +4,7 @@
  * its slot back so another file can start in its place (as Uppy's Tus plugin does); resuming waits
  * for a slot again before any part is sent.
  */
-import { TransferError, type UploadResult, type UploadTask } from '@bucketseal/upload'
+import { TransferError, type UploadResult, type UploadTask } from '@bucketseal/client'
 import type { Slots } from './pool.js'
 
 export class FileUpload {

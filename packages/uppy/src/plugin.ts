@@ -1,5 +1,5 @@
 /**
- * The Uppy uploader: each file is encrypted in the browser by `@bucketseal/upload` and sent as an
+ * The Uppy uploader: each file is encrypted in the browser by `@bucketseal/client` and sent as an
  * S3 (multipart) upload through the app's presigner. Uppy's parts hooks (`signPart`,
  * `uploadPartBytes`) cannot be reused: the parts are ciphertext, sealed in Workers, so this plugin
  * hands the whole file to Bucketseal and translates its task into Uppy's state and events.
@@ -23,7 +23,7 @@ import {
   upload,
   uploadStore,
   workerPool,
-} from '@bucketseal/upload'
+} from '@bucketseal/client'
 import { BasePlugin, type Body, type DefinePluginOpts, EventManager, type Meta, type PluginOpts, type Uppy, type UppyFile } from '@uppy/core'
 import { filterFilesToEmitUploadStarted, filterFilesToUpload } from '@uppy/core/utils'
 import { FileUpload } from './file-upload.js'
@@ -58,7 +58,7 @@ export type BucketsealRecipients<M extends Meta> =
   | ((file: UppyFile<M, BucketsealBody>, unfinished: PendingUpload | undefined) => readonly RecipientInput[] | Promise<readonly RecipientInput[]>)
 
 export interface BucketsealOptions<M extends Meta> extends PluginOpts {
-  /** The presigning backend (`httpSigner('/api/s3')` from `@bucketseal/upload`). */
+  /** The presigning backend (`httpSigner('/api/s3')` from `@bucketseal/client`). */
   signer: Signer
   /**
    * Who can decrypt each file. A resumed upload keeps the recipients it was started with: a
@@ -84,7 +84,7 @@ export interface BucketsealOptions<M extends Meta> extends PluginOpts {
   stallTimeoutMs?: number
   /**
    * The Worker script, for bundlers without `new Worker(new URL(…, import.meta.url))` (esbuild) or
-   * strict CSP: see `workerPool` in `@bucketseal/upload`.
+   * strict CSP: see `workerPool` in `@bucketseal/client`.
    */
   worker?: string | URL | (() => Worker)
   /** Runs parts instead of a Worker pool (`inlineRunner()` where module Workers are missing). */
@@ -123,11 +123,11 @@ function plaintextBytes(uploaded: number, total: number, fileSize: number): numb
  *   or a bad limit. Per file, through `upload-error` (the error itself, with its `code`):
  *   REQUEST_REJECTED, NETWORK, FILE_CHANGED, RESUME_MISMATCH, UPLOAD_IN_PROGRESS, WORKER_FAILED,
  *   INVALID_ARGUMENT (a remote file, which the browser cannot read to encrypt), and the rest of
- *   `upload`'s codes.
+ *   `@bucketseal/client`'s codes.
  * @example
  * import Uppy, { type Meta } from '@uppy/core'
  * import Dashboard from '@uppy/dashboard'
- * import { httpSigner } from '@bucketseal/upload'
+ * import { httpSigner } from '@bucketseal/client'
  * import { Bucketseal, type BucketsealBody } from '@bucketseal/uppy'
  *
  * const uppy = new Uppy<Meta, BucketsealBody>()

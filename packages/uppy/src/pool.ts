@@ -5,7 +5,7 @@
  * jobs and waits for a free part slot before it hands a job to a Worker, so memory stays at
  * concurrency × part size however many files run at once.
  */
-import { type Runner, TransferError } from '@bucketseal/upload'
+import { type Runner, TransferError } from '@bucketseal/client'
 
 /** A counting semaphore whose waits can be given up (a paused or cancelled file leaves the queue). */
 export class Slots {

@@ -2,12 +2,12 @@
 // what the tests read: Uppy's events, the Dashboard's DOM, and the part jobs the shared pool ran.
 import '@uppy/core/css/style.min.css'
 import '@uppy/dashboard/css/style.min.css'
-import { type Runner, workerPool } from '@bucketseal/upload'
+import { type Runner, workerPool } from '@bucketseal/client'
 import Uppy, { type Meta, type UppyFile } from '@uppy/core'
 import Dashboard from '@uppy/dashboard'
 import { createStore } from 'idb-keyval'
 import { Bucketseal, type BucketsealBody, type BucketsealOptions } from '../src/index.js'
-import { signer } from '../../upload/test/s3.js'
+import { signer } from '../../client/test/s3.js'
 
 export type TestFile = UppyFile<Meta, BucketsealBody>
 /** Uppy's constructor options (its type with optional restrictions is not exported). */

@@ -2,11 +2,11 @@
 // the test harness (through its fault proxy): files are dropped, buttons clicked, and every stored
 // object downloaded and decrypted again.
 import { generateAesKwKey } from '@bucketseal/core'
-import { TransferError, download, pendingUploads } from '@bucketseal/upload'
+import { TransferError, download, pendingUploads } from '@bucketseal/client'
 import Uppy, { type Meta } from '@uppy/core'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { Bucketseal, type BucketsealBody } from '../src/index.js'
-import { bytes, readAll, s3, sha256, signer, testKey } from '../../upload/test/s3.js'
+import { bytes, readAll, s3, sha256, signer, testKey } from '../../client/test/s3.js'
 import { type Mounted, type PartEvent, click, countingRunner, drop, freshStore, mount } from './dashboard.js'
 
 const MiB = 1024 * 1024

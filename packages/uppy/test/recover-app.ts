@@ -8,7 +8,7 @@ import '@uppy/dashboard/css/style.min.css'
 import Uppy, { type Meta } from '@uppy/core'
 import Dashboard from '@uppy/dashboard'
 import GoldenRetriever from '@uppy/golden-retriever'
-import { httpSigner } from '@bucketseal/upload'
+import { httpSigner } from '@bucketseal/client'
 import { Bucketseal, type BucketsealBody } from '../src/index.js'
 
 export interface RecoverConfig {

@@ -3,9 +3,9 @@
 // resuming from the Dashboard sends only the part the store does not have, after Bucketseal's file
 // checks, and the object decrypts to the file.
 import { generateAesKwKey } from '@bucketseal/core'
-import { download, pendingUploads, uploadStore } from '@bucketseal/upload'
+import { download, pendingUploads, uploadStore } from '@bucketseal/client'
 import { afterEach, beforeEach, expect, it } from 'vitest'
-import { bytes, readAll, s3, sha256, signer, testKey } from '../../upload/test/s3.js'
+import { bytes, readAll, s3, sha256, signer, testKey } from '../../client/test/s3.js'
 import { PAGE_READY, type RecoverConfig, type RecoverPage } from './recover-app.js'
 
 const MiB = 1024 * 1024

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench:transfer`: upload and download throughput, CPU and memory of @bucketseal/upload as a
+ * `pnpm bench:transfer`: upload and download throughput, CPU and memory of @bucketseal/client as a
  * user's browser runs it, each figure against the same transfer without encryption in the same run.
  *
  * The browser is started as a plain process on the page's URL (browsers.ts): no Playwright, no

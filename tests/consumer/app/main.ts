@@ -4,7 +4,7 @@
  * reports what it saw instead of throwing, so a failing test shows the whole picture.
  */
 import { BucketsealError, TamperedError, generateAesKwKey } from '@bucketseal/core'
-import { type Runner, TransferError, type UploadTask, download, downloadRange, httpSigner, openRemote, upload, workerPool } from '@bucketseal/upload'
+import { type Runner, TransferError, type UploadTask, download, downloadRange, httpSigner, openRemote, upload, workerPool } from '@bucketseal/client'
 import { Bucketseal, type BucketsealBody } from '@bucketseal/uppy'
 import Uppy, { type Meta } from '@uppy/core'
 import { wrap } from 'comlink'

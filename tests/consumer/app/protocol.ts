@@ -26,7 +26,7 @@ export type Settled<T> =
  * `new Worker(new URL(…, import.meta.url))` support (esbuild), which build them as extra entries.
  */
 export interface WorkerUrls {
-  /** The Bucketseal pool Worker, built from `@bucketseal/upload/worker`. */
+  /** The Bucketseal pool Worker, built from `@bucketseal/client/worker`. */
   readonly pool: string
   /** The app's own comlink Worker (own-worker.ts). */
   readonly own: string

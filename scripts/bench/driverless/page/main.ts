@@ -5,7 +5,7 @@
  * where the server reads the browser's CPU time and samples its memory. Nothing else controls it.
  */
 import { TAG_LENGTH, generateAesKwKey } from '../../../../packages/core/src/index.ts'
-import { type SignedRequest, download, httpSigner, openRemote, upload } from '../../../../packages/upload/src/index.ts'
+import { type SignedRequest, download, httpSigner, openRemote, upload } from '../../../../packages/client/src/index.ts'
 import type { BenchCase, CaseResult, RawReply, RawRequest } from '../protocol.ts'
 
 const INPUT = 'bench-input.bin'

@@ -70,8 +70,8 @@ describe('error transport', () => {
 describe('a Worker that fails to load', () => {
   it.for([
     ['a missing script, by URL', '/does-not-exist-bucketseal.js', 'does-not-exist-bucketseal.js'],
-    ['a missing script, by function', () => new Worker('/does-not-exist-bucketseal.js', { type: 'module' }), '@bucketseal/upload/worker'],
-    ['an HTML page', () => new Worker('/', { type: 'module' }), '@bucketseal/upload/worker'],
+    ['a missing script, by function', () => new Worker('/does-not-exist-bucketseal.js', { type: 'module' }), '@bucketseal/client/worker'],
+    ['an HTML page', () => new Worker('/', { type: 'module' }), '@bucketseal/client/worker'],
   ] as const)('%s rejects the upload with WORKER_FAILED', async ([, worker, named]) => {
     const runner = workerPool(1, worker)
     const signer = {

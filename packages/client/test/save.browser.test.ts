@@ -2,9 +2,9 @@
 //
 // How a Service Worker is tested here: Vitest serves the repository, so the worker's TypeScript
 // source is registered as it is (Vite serves it compiled, a classic script with nothing added), and
-// installDownloadWorker gives it the scope `packages/upload/src/bucketseal-download/`, which holds
+// installDownloadWorker gives it the scope `packages/client/src/bucketseal-download/`, which holds
 // nothing but download URLs. So neither Vitest's test pages (`/__vitest_test__/…`) nor the upload
-// pool's Workers (`packages/upload/src/worker.ts`, which a scope of `packages/upload/src/` would
+// pool's Workers (`packages/client/src/worker.ts`, which a scope of `packages/client/src/` would
 // cover, in this file and in every test file after it in the same browser) are ever controlled,
 // and none of their requests reach the worker. A browser's download is a navigation, which a worker
 // answers whatever page started it; but a test cannot read what a navigation saved. So the tests
@@ -27,7 +27,7 @@ const SIZE = 3 * MiB + 4321
 const MAX_BLOB = 1 * MiB
 // Root-relative on purpose: Vite rewrites `new URL('<literal>', import.meta.url)` as an asset
 // reference (a directory becomes its index.ts), and this test module is served from /work/main/….
-const SRC = new URL('/packages/upload/src/', location.href).href
+const SRC = new URL('/packages/client/src/', location.href).href
 const WORKER_URL = new URL('download-worker.ts', SRC)
 /** Where installDownloadWorker registers it: beside the script, holding only download URLs. */
 const SCOPE = new URL('bucketseal-download/', SRC).href

@@ -142,7 +142,7 @@ let installed: TransferHandler<unknown, unknown> | null = null
 /**
  * Makes Bucketseal's errors cross comlink Worker boundaries with their class, `code` and fields.
  * Idempotent; other thrown values keep comlink's own handling. `workerPool` and the Worker entry
- * (`@bucketseal/upload/worker`) call it, so an app only needs it when it posts our errors through
+ * (`@bucketseal/client/worker`) call it, so an app only needs it when it posts our errors through
  * comlink Workers of its own. Must run on both sides of the boundary. If an app replaces comlink's
  * "throw" handler after this call, its handler decides.
  * @example installErrorTransport()

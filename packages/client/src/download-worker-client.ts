@@ -23,9 +23,9 @@ const KEEPALIVE_MS = 10_000
 
 export interface DownloadWorkerOptions {
   /**
-   * The worker script: `@bucketseal/upload/download-worker` (`dist/download-worker.js`), a classic
+   * The worker script: `@bucketseal/client/download-worker` (`dist/download-worker.js`), a classic
    * script with no imports, served from your origin (copy it to `public/`, or in Vite
-   * `import url from '@bucketseal/upload/download-worker?worker&url'`).
+   * `import url from '@bucketseal/client/download-worker?worker&url'`).
    */
   readonly url: string | URL
   /** `'module'` where a dev server serves the script as a module (Vite dev, `?worker&url`). Default `'classic'`. */
@@ -84,7 +84,7 @@ export interface DownloadWorker {
  * @throws {TransferError} WORKER_FAILED when the script cannot be registered (a 404, a wrong MIME
  *   type) or fails to install.
  * @example
- * import workerUrl from '@bucketseal/upload/download-worker?worker&url' // Vite; or copy dist/download-worker.js
+ * import workerUrl from '@bucketseal/client/download-worker?worker&url' // Vite; or copy dist/download-worker.js
  * const downloadWorker = await installDownloadWorker({ url: workerUrl }).catch(() => null)
  * // later, in a click handler:
  * await saveDownload(await download(key, { signer, keys }), { downloadWorker })

@@ -1,6 +1,9 @@
 /**
- * @bucketseal/upload: parallel encrypted multipart uploads to S3-compatible storage through
- * presigned URLs, from a Worker pool; resumable, pausable, cancellable.
+ * @bucketseal/client: the browser side of Bucketseal. Parallel encrypted multipart uploads to
+ * S3-compatible storage through presigned URLs, from a Worker pool (resumable, pausable,
+ * cancellable); verified ranged downloads and streaming saves; sharing and rotation by server-side
+ * copy. It talks only to the presigning handler of `@bucketseal/server` and to the presigned URLs
+ * it returns: the other half of the same protocol.
  * @packageDocumentation
  */
 export { upload, discardUpload, UPLOAD_STATE_TTL_MS, type UploadOptions, type UploadProgress, type UploadResult, type UploadTask } from './upload.js'

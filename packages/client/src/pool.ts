@@ -32,14 +32,14 @@ export function defaultConcurrency(): number {
 /**
  * Starts `size` module Workers that seal parts and open ranges. `worker` is for bundlers without
  * `new Worker(new URL(…, import.meta.url))` support (esbuild) or CSP setups: build the entry
- * `@bucketseal/upload/worker` as a separate module and give its URL (then an error names it), or a
+ * `@bucketseal/client/worker` as a separate module and give its URL (then an error names it), or a
  * function that creates the Worker. A Worker that fails to load (a 404, an HTML fallback page, a
  * syntax error) or crashes makes every job of the pool fail with WORKER_FAILED instead of waiting
  * forever.
  *
  * @throws (through each job) {TransferError} WORKER_FAILED, ABORTED once the pool is closed.
  * @example
- * // esbuild: esbuild node_modules/@bucketseal/upload/dist/worker.js --bundle --format=esm --outfile=public/bucketseal-worker.js
+ * // esbuild: esbuild node_modules/@bucketseal/client/dist/worker.js --bundle --format=esm --outfile=public/bucketseal-worker.js
  * const runner = workerPool(4, '/bucketseal-worker.js')
  * const task = upload(file, { signer, recipients, runner })
  */
@@ -64,7 +64,7 @@ export function workerPool(size = defaultConcurrency(), worker?: string | URL | 
     const detail = event instanceof ErrorEvent && event.message !== '' ? `: ${event.message}` : ''
     failure = new TransferError(
       'WORKER_FAILED',
-      `A Bucketseal Worker (${where}) failed to load or crashed${detail}. If your bundler does not support new Worker(new URL(…, import.meta.url)), build @bucketseal/upload/worker as its own entry and pass workerPool(n, () => new Worker(url, { type: 'module' })).`,
+      `A Bucketseal Worker (${where}) failed to load or crashed${detail}. If your bundler does not support new Worker(new URL(…, import.meta.url)), build @bucketseal/client/worker as its own entry and pass workerPool(n, () => new Worker(url, { type: 'module' })).`,
     )
     for (const reject of waiting) reject(failure)
   }
